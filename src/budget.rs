@@ -1,0 +1,228 @@
+//! The retry budget: a token bucket that keeps retries from multiplying the
+//! load on a service that is down.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A token bucket shared by every clone of the middleware that holds it (and
+/// by any other middleware given a clone of it), which caps retries across
+/// all the calls that share it.
+///
+/// Each retry takes [`retry_cost`](RetryBudget::with_retry_cost) tokens
+/// (twice that after a timeout, which costs the service the most); each call
+/// that succeeds at its first attempt puts
+/// [`success_deposit`](RetryBudget::with_success_deposit) back, up to the
+/// capacity; a retry that succeeds gives its cost back. When the bucket cannot
+/// pay for a retry, the error is returned at once with
+/// [`StopReason::BudgetExhausted`](crate::StopReason::BudgetExhausted). First
+/// attempts are never held back.
+///
+/// # Default
+///
+/// | setting | value | effect |
+/// | --- | --- | --- |
+/// | capacity | 1,000 tokens (full at start) | a burst of 100 retries |
+/// | retry cost | 10 tokens (20 after a timeout) | |
+/// | success deposit | 1 token | in a steady state, at most 1 retry per 10 first-attempt successes |
+///
+/// So a sustained outage adds at most 100 attempts in all, then none, and a
+/// service that fails some calls sees retries worth at most 10% of the calls
+/// that succeed, the limit the Google SRE book recommends. These are the AWS
+/// SDKs' numbers (500 tokens, 5 a retry, 10 a timeout, +1 a success) scaled so
+/// that a success repays a tenth of a retry instead of a fifth.
+///
+/// ```
+/// use huaweicloud_errors::{ErrorMiddleware, RetryBudget};
+///
+/// // One budget for the two clients that call the same service.
+/// let budget = RetryBudget::new().with_capacity(200);
+/// let iam = ErrorMiddleware::builder().retry_budget(budget.clone()).build();
+/// let sts = ErrorMiddleware::builder().retry_budget(budget.clone()).build();
+/// assert_eq!(budget.available(), 200);
+/// # let _ = (iam, sts);
+/// ```
+#[derive(Clone)]
+pub struct RetryBudget {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    tokens: AtomicU32,
+    capacity: u32,
+    retry_cost: u32,
+    success_deposit: u32,
+}
+
+impl RetryBudget {
+    /// A full bucket with the default settings.
+    pub fn new() -> Self {
+        RetryBudget::from_settings(1_000, 10, 1)
+    }
+
+    fn from_settings(capacity: u32, retry_cost: u32, success_deposit: u32) -> Self {
+        RetryBudget {
+            shared: Arc::new(Shared {
+                tokens: AtomicU32::new(capacity),
+                capacity,
+                retry_cost,
+                success_deposit,
+            }),
+        }
+    }
+
+    fn settings(&self) -> (u32, u32, u32) {
+        let s = &self.shared;
+        (s.capacity, s.retry_cost, s.success_deposit)
+    }
+
+    /// A new, full bucket of `capacity` tokens with this one's other settings.
+    pub fn with_capacity(self, capacity: u32) -> Self {
+        let (_, cost, deposit) = self.settings();
+        RetryBudget::from_settings(capacity, cost, deposit)
+    }
+
+    /// A new, full bucket where a retry costs `cost` tokens (twice that after
+    /// a timeout).
+    pub fn with_retry_cost(self, cost: u32) -> Self {
+        let (capacity, _, deposit) = self.settings();
+        RetryBudget::from_settings(capacity, cost, deposit)
+    }
+
+    /// A new, full bucket where a first-attempt success puts back `deposit` tokens.
+    pub fn with_success_deposit(self, deposit: u32) -> Self {
+        let (capacity, cost, _) = self.settings();
+        RetryBudget::from_settings(capacity, cost, deposit)
+    }
+
+    /// The tokens in the bucket now.
+    pub fn available(&self) -> u32 {
+        self.shared.tokens.load(Ordering::Relaxed)
+    }
+
+    /// The bucket's capacity.
+    pub fn capacity(&self) -> u32 {
+        self.shared.capacity
+    }
+
+    /// Takes the cost of one retry, or `None` when the bucket cannot pay it.
+    pub(crate) fn withdraw(&self, after_timeout: bool) -> Option<Withdrawal> {
+        let cost = if after_timeout {
+            self.shared.retry_cost.saturating_mul(2)
+        } else {
+            self.shared.retry_cost
+        };
+        self.shared
+            .tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost))
+            .ok()?;
+        Some(Withdrawal {
+            budget: self.clone(),
+            amount: cost,
+        })
+    }
+
+    /// Records a call that succeeded at its first attempt.
+    pub(crate) fn deposit_success(&self) {
+        self.put_back(self.shared.success_deposit);
+    }
+
+    fn put_back(&self, amount: u32) {
+        if amount == 0 {
+            return;
+        }
+        let capacity = self.shared.capacity;
+        let _ = self
+            .shared
+            .tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+                Some(t.saturating_add(amount).min(capacity))
+            });
+    }
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        RetryBudget::new()
+    }
+}
+
+impl fmt::Debug for RetryBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryBudget")
+            .field("available", &self.available())
+            .field("capacity", &self.shared.capacity)
+            .field("retry_cost", &self.shared.retry_cost)
+            .field("success_deposit", &self.shared.success_deposit)
+            .finish()
+    }
+}
+
+/// Tokens taken for one retry. Dropped unspent (the call was cancelled during
+/// the backoff, or the retry succeeded), they go back to the bucket;
+/// [`Withdrawal::spend`] keeps them out.
+#[derive(Debug)]
+pub(crate) struct Withdrawal {
+    budget: RetryBudget,
+    amount: u32,
+}
+
+impl Withdrawal {
+    /// The retry failed: the tokens stay spent.
+    pub(crate) fn spend(mut self) {
+        self.amount = 0;
+    }
+}
+
+impl Drop for Withdrawal {
+    fn drop(&mut self) {
+        self.budget.put_back(self.amount);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_budget_allows_a_burst_of_one_hundred_retries() {
+        let budget = RetryBudget::new();
+        let spent = std::iter::from_fn(|| budget.withdraw(false))
+            .take(1_000)
+            .map(Withdrawal::spend)
+            .count();
+        assert_eq!(spent, 100);
+        assert_eq!(budget.available(), 0);
+    }
+
+    #[test]
+    fn timeouts_cost_double_and_unspent_withdrawals_come_back() {
+        let budget = RetryBudget::new().with_capacity(50);
+        let w = budget.withdraw(true).unwrap();
+        assert_eq!(budget.available(), 30);
+        drop(w);
+        assert_eq!(budget.available(), 50);
+    }
+
+    #[test]
+    fn successes_refill_up_to_the_capacity() {
+        let budget = RetryBudget::new().with_capacity(20);
+        budget.withdraw(false).unwrap().spend();
+        assert_eq!(budget.available(), 10);
+        for _ in 0..9 {
+            budget.deposit_success();
+        }
+        assert_eq!(budget.available(), 19);
+        budget.deposit_success();
+        budget.deposit_success();
+        assert_eq!(budget.available(), 20);
+    }
+
+    #[test]
+    fn clones_share_one_bucket() {
+        let a = RetryBudget::new().with_capacity(10);
+        let b = a.clone();
+        a.withdraw(false).unwrap().spend();
+        assert!(b.withdraw(false).is_none());
+    }
+}

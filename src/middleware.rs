@@ -1,0 +1,627 @@
+//! [`ErrorMiddleware`]: the `reqwest-middleware` layer that turns error
+//! answers into [`ApiError`]s and retries the transient ones.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::Extensions;
+use reqwest::{Request, Response, StatusCode};
+use reqwest_middleware::{Middleware, Next};
+use tokio::time::Instant;
+
+use crate::budget::{RetryBudget, Withdrawal};
+use crate::error::RetryInfo;
+use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
+use crate::{
+    ApiError, Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier, ErrorClass, Idempotent,
+    MaxRetries, NoRetry, Reason, ResendCount, StopReason,
+};
+
+/// The `reqwest-middleware` layer: passes successful answers through
+/// untouched, decodes every 4xx and 5xx answer into an [`ApiError`], and
+/// retries the transient ones safely.
+///
+/// A clone shares its configuration and its [`RetryBudget`] with the original.
+///
+/// # What is retried
+///
+/// | failure | retried for |
+/// | --- | --- |
+/// | concurrent modification (PAP5.0006, AccessAnalyzer.1005), preview not ready (AccessAnalyzer.1019) | every method: the service rejected the change |
+/// | throttling (429, APIGW.0308) | every method, after a longer first wait (2 to 5 s) |
+/// | 5xx answers, timeouts, connections broken after sending | idempotent calls only (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or declared with [`Idempotent`]) |
+/// | connect failures (nothing was sent) | every method |
+/// | user-fixable and permission errors, and any 401 | never |
+///
+/// # Default
+///
+/// | setting | default |
+/// | --- | --- |
+/// | [`max_retries`](ErrorMiddlewareBuilder::max_retries) | 3 (so 4 attempts at most) |
+/// | [`initial_backoff`](ErrorMiddlewareBuilder::initial_backoff) | 200 ms (full jitter: the first wait is drawn from 0 to 200 ms, then doubles) |
+/// | [`max_backoff`](ErrorMiddlewareBuilder::max_backoff) | 20 s |
+/// | [`throttle_backoff`](ErrorMiddlewareBuilder::throttle_backoff) | 2 s (the first wait after a throttled answer is 2 to 5 s) |
+/// | [`retry_after_ceiling`](ErrorMiddlewareBuilder::retry_after_ceiling) | 20 s |
+/// | [`max_elapsed`](ErrorMiddlewareBuilder::max_elapsed) | 30 s |
+/// | [`body_limit`](ErrorMiddlewareBuilder::body_limit) | 64 KiB |
+/// | [`body_read_timeout`](ErrorMiddlewareBuilder::body_read_timeout) | 10 s |
+/// | [`retry_budget`](ErrorMiddlewareBuilder::retry_budget) | [`RetryBudget::new()`], one per middleware |
+///
+/// # Examples
+///
+/// ```
+/// use huaweicloud_errors::ErrorMiddleware;
+/// use reqwest_middleware::ClientBuilder;
+///
+/// let client = ClientBuilder::new(reqwest::Client::new())
+///     .with(ErrorMiddleware::default())
+///     .build();
+/// # let _ = client;
+/// ```
+#[derive(Clone)]
+pub struct ErrorMiddleware {
+    config: Arc<Config>,
+}
+
+#[derive(Clone)]
+struct Config {
+    max_retries: u32,
+    backoff: Backoff,
+    retry_after_ceiling: Duration,
+    max_elapsed: Option<Duration>,
+    body_limit: usize,
+    body_read_timeout: Option<Duration>,
+    pass_through: StatusSet,
+    assume_idempotent: bool,
+    classifier: Arc<dyn Classifier>,
+    jitter_seed: Option<u64>,
+    budget: Option<RetryBudget>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_retries: 3,
+            backoff: Backoff {
+                initial: Duration::from_millis(200),
+                max: Duration::from_secs(20),
+                throttle: Duration::from_secs(2),
+            },
+            retry_after_ceiling: Duration::from_secs(20),
+            max_elapsed: Some(Duration::from_secs(30)),
+            body_limit: DEFAULT_BODY_LIMIT,
+            body_read_timeout: Some(Duration::from_secs(10)),
+            pass_through: StatusSet::EMPTY,
+            assume_idempotent: false,
+            classifier: Arc::new(DefaultClassifier),
+            jitter_seed: None,
+            budget: Some(RetryBudget::new()),
+        }
+    }
+}
+
+impl ErrorMiddleware {
+    /// The middleware with the default settings; the same as `default()`.
+    pub fn new() -> Self {
+        ErrorMiddleware::builder().build()
+    }
+
+    /// A builder starting from the default settings.
+    pub fn builder() -> ErrorMiddlewareBuilder {
+        ErrorMiddlewareBuilder {
+            config: Config::default(),
+        }
+    }
+
+    /// The retry budget this middleware draws on, if it has one.
+    pub fn retry_budget(&self) -> Option<&RetryBudget> {
+        self.config.budget.as_ref()
+    }
+}
+
+impl Default for ErrorMiddleware {
+    fn default() -> Self {
+        ErrorMiddleware::new()
+    }
+}
+
+impl fmt::Debug for ErrorMiddleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.config.fmt(f)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorMiddleware")
+            .field("max_retries", &self.max_retries)
+            .field("initial_backoff", &self.backoff.initial)
+            .field("max_backoff", &self.backoff.max)
+            .field("throttle_backoff", &self.backoff.throttle)
+            .field("retry_after_ceiling", &self.retry_after_ceiling)
+            .field("max_elapsed", &self.max_elapsed)
+            .field("body_limit", &self.body_limit)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("pass_through", &self.pass_through)
+            .field("assume_idempotent", &self.assume_idempotent)
+            .field("classifier", &self.classifier)
+            .field("jitter_seed", &self.jitter_seed)
+            .field("retry_budget", &self.budget)
+            .finish()
+    }
+}
+
+/// Builds an [`ErrorMiddleware`]; see its `# Default` table.
+///
+/// ```
+/// use std::time::Duration;
+/// use huaweicloud_errors::ErrorMiddleware;
+/// use reqwest::StatusCode;
+///
+/// let middleware = ErrorMiddleware::builder()
+///     .max_retries(5)
+///     .initial_backoff(Duration::from_millis(100))
+///     .max_backoff(Duration::from_secs(10))
+///     .pass_through(StatusCode::NOT_FOUND) // an existence check wants the 404
+///     .build();
+/// # let _ = middleware;
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ErrorMiddlewareBuilder {
+    config: Config,
+}
+
+impl ErrorMiddlewareBuilder {
+    /// Retries after the first attempt; 0 decodes errors without retrying.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.config.max_retries = retries;
+        self
+    }
+
+    /// The ceiling of the first full-jitter wait; it doubles with each retry.
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
+        self.config.backoff.initial = delay;
+        self
+    }
+
+    /// The longest single wait.
+    pub fn max_backoff(mut self, delay: Duration) -> Self {
+        self.config.backoff.max = delay;
+        self
+    }
+
+    /// The least wait after a throttled answer (429, APIGW.0308); the first
+    /// wait is drawn from this to 2.5 times this, then doubles.
+    pub fn throttle_backoff(mut self, delay: Duration) -> Self {
+        self.config.backoff.throttle = delay;
+        self
+    }
+
+    /// The longest `Retry-After` honoured. A longer one ends the call at
+    /// once, with the hint on the error ([`ApiError::retry_after`]).
+    pub fn retry_after_ceiling(mut self, ceiling: Duration) -> Self {
+        self.config.retry_after_ceiling = ceiling;
+        self
+    }
+
+    /// The total time a call may take across attempts and waits; `None` for
+    /// no limit. No wait is started that would end past it: the error is
+    /// returned instead, with [`StopReason::TimeLimit`]. It does not cut an
+    /// attempt short: give the `reqwest::Client` a timeout for that.
+    pub fn max_elapsed(mut self, limit: Option<Duration>) -> Self {
+        self.config.max_elapsed = limit;
+        self
+    }
+
+    /// How much of an error body is read and decoded; the rest is never
+    /// buffered (the connection is closed instead of drained).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.config.body_limit = bytes;
+        self
+    }
+
+    /// How long reading an error body may take; `None` for no limit. A
+    /// server that drips its error body is cut off after this, and what
+    /// arrived is decoded.
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.body_read_timeout = timeout;
+        self
+    }
+
+    /// Lets answers with this status through as ordinary responses, undecoded
+    /// and never retried (for example 404 in an existence check). Statuses
+    /// below 400 always pass through.
+    pub fn pass_through(mut self, status: StatusCode) -> Self {
+        self.config.pass_through.insert(status);
+        self
+    }
+
+    /// Treats every call as idempotent, so that 5xx answers and timeouts are
+    /// retried for POST too. Only for services whose writes are all safe to
+    /// repeat; prefer the per-request [`Idempotent`] extension.
+    pub fn assume_idempotent(mut self, yes: bool) -> Self {
+        self.config.assume_idempotent = yes;
+        self
+    }
+
+    /// Classifies errors with `classifier` instead of the built-in rules
+    /// (see [`Rules`](crate::Rules)).
+    pub fn classifier(mut self, classifier: impl Classifier) -> Self {
+        self.config.classifier = Arc::new(classifier);
+        self
+    }
+
+    /// Draws the jitter from a generator seeded with `seed` (for each call),
+    /// so that waits are reproducible in tests.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.config.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Draws retries from `budget`, which may be shared with other middlewares.
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.config.budget = Some(budget);
+        self
+    }
+
+    /// Retries without a budget: only `max_retries` and the time limit bound them.
+    pub fn without_retry_budget(mut self) -> Self {
+        self.config.budget = None;
+        self
+    }
+
+    /// The middleware.
+    pub fn build(self) -> ErrorMiddleware {
+        ErrorMiddleware {
+            config: Arc::new(self.config),
+        }
+    }
+}
+
+/// A set of error statuses (400 to 599).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct StatusSet([u64; 4]);
+
+impl StatusSet {
+    const EMPTY: StatusSet = StatusSet([0; 4]);
+
+    fn index(status: StatusCode) -> Option<usize> {
+        let code = usize::from(status.as_u16());
+        (400..600).contains(&code).then(|| code - 400)
+    }
+
+    fn insert(&mut self, status: StatusCode) {
+        if let Some(i) = StatusSet::index(status) {
+            self.0[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    fn contains(&self, status: StatusCode) -> bool {
+        StatusSet::index(status).is_some_and(|i| self.0[i / 64] & (1 << (i % 64)) != 0)
+    }
+}
+
+impl fmt::Debug for StatusSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(
+                (400..600u16).filter(|&c| StatusCode::from_u16(c).is_ok_and(|s| self.contains(s))),
+            )
+            .finish()
+    }
+}
+
+/// The outcome of one failed attempt.
+enum Attempt {
+    Answer(ApiError),
+    Transport(reqwest::Error),
+}
+
+/// What to do after a failed attempt.
+enum Decision {
+    Retry {
+        delay: Duration,
+        withdrawal: Option<Withdrawal>,
+    },
+    Stop(StopReason),
+}
+
+macro_rules! event {
+    ($($arg:tt)*) => {
+        #[cfg(feature = "tracing")]
+        tracing::warn!($($arg)*);
+    };
+}
+
+#[async_trait::async_trait]
+impl Middleware for ErrorMiddleware {
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            let span = tracing::info_span!(
+                "huaweicloud_errors.call",
+                http.request.method = %req.method(),
+                url.path = %req.url().path(),
+                http.request.resend_count = tracing::field::Empty,
+            );
+            self.run(req, extensions, next).instrument(span).await
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            self.run(req, extensions, next).await
+        }
+    }
+}
+
+impl ErrorMiddleware {
+    async fn run(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let config = &*self.config;
+        let max_retries = if extensions.get::<NoRetry>().is_some() {
+            0
+        } else {
+            extensions
+                .get::<MaxRetries>()
+                .map_or(config.max_retries, |m| m.0)
+        };
+        let idempotent = extensions.get::<Idempotent>().map_or_else(
+            || config.assume_idempotent || is_idempotent_method(req.method()),
+            |i| i.0,
+        );
+        let method = req.method().clone();
+        let start = Instant::now();
+        let mut rng = config
+            .jitter_seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        let mut waited = Duration::ZERO;
+        let mut held: Option<Withdrawal> = None;
+        let mut template = Some(req);
+        let mut resend = 0u32;
+        loop {
+            extensions.insert(ResendCount(resend));
+            #[cfg(feature = "tracing")]
+            if resend > 0 {
+                tracing::Span::current().record("http.request.resend_count", resend);
+            }
+            // Keep a copy for the next attempt only while one may follow.
+            let request = match template.take() {
+                Some(original) if resend < max_retries => match original.try_clone() {
+                    Some(copy) => {
+                        template = Some(original);
+                        copy
+                    }
+                    None => original,
+                },
+                Some(original) => original,
+                None => unreachable!("a retry is only decided while a copy is kept"),
+            };
+
+            let attempt = match next.clone().run(request, extensions).await {
+                Ok(response) => {
+                    let status = response.status();
+                    if status.as_u16() < 400 || config.pass_through.contains(status) {
+                        self.record_success(resend, held.take());
+                        return Ok(response);
+                    }
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    let mut err = ApiError::read(
+                        response,
+                        config.body_limit,
+                        config.body_read_timeout,
+                        &*config.classifier,
+                    )
+                    .await;
+                    err.set_retry(RetryInfo {
+                        retry_after,
+                        ..RetryInfo::default()
+                    });
+                    Attempt::Answer(err)
+                }
+                Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
+                // Another middleware's own error: not ours to retry.
+                Err(other) => return Err(other),
+            };
+            if let Some(spent) = held.take() {
+                spent.spend();
+            }
+
+            let failure = failure_of(&attempt);
+            let retry_after = match &attempt {
+                Attempt::Answer(err) => err.retry_after(),
+                Attempt::Transport(_) => None,
+            };
+            let decision = self.decide(Decide {
+                failure,
+                idempotent,
+                resend,
+                max_retries,
+                can_resend: template.is_some(),
+                retry_after,
+                elapsed: start.elapsed(),
+                rng: &mut rng,
+            });
+            match decision {
+                Decision::Retry { delay, withdrawal } => {
+                    event!(
+                        attempt = resend + 1,
+                        http.request.resend_count = resend,
+                        status = attempt_status(&attempt),
+                        code = attempt_code(&attempt),
+                        class = attempt_class(&attempt),
+                        request_id = attempt_request_id(&attempt),
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "huaweicloud call failed; retrying"
+                    );
+                    held = withdrawal;
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                    resend += 1;
+                }
+                Decision::Stop(stop) => {
+                    event!(
+                        attempts = resend + 1,
+                        status = attempt_status(&attempt),
+                        code = attempt_code(&attempt),
+                        class = attempt_class(&attempt),
+                        request_id = attempt_request_id(&attempt),
+                        waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                        stop_reason = stop.as_str(),
+                        "huaweicloud call failed; giving up"
+                    );
+                    return Err(match attempt {
+                        Attempt::Answer(mut err) => {
+                            err.set_retry(RetryInfo {
+                                attempts: resend + 1,
+                                waited,
+                                stop: Some(stop),
+                                retry_after: err.retry_after(),
+                            });
+                            err.set_method(method);
+                            err.into()
+                        }
+                        Attempt::Transport(err) => err.into(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn record_success(&self, resend: u32, held: Option<Withdrawal>) {
+        // A retry that succeeds gives its tokens back (dropping `held`); a
+        // first-attempt success adds to the bucket.
+        drop(held);
+        if resend == 0 {
+            if let Some(budget) = &self.config.budget {
+                budget.deposit_success();
+            }
+        }
+    }
+
+    fn decide(&self, d: Decide<'_>) -> Decision {
+        let config = &*self.config;
+        match d.failure.retry_rule() {
+            RetryRule::Never => return Decision::Stop(StopReason::NotRetryable),
+            RetryRule::IdempotentOnly if !d.idempotent => {
+                return Decision::Stop(StopReason::NotIdempotent);
+            }
+            RetryRule::IdempotentOnly | RetryRule::AnyMethod => {}
+        }
+        if d.max_retries == 0 {
+            return Decision::Stop(StopReason::RetriesDisabled);
+        }
+        if d.resend >= d.max_retries {
+            return Decision::Stop(StopReason::RetriesExhausted);
+        }
+        if !d.can_resend {
+            return Decision::Stop(StopReason::BodyNotCloneable);
+        }
+        if d.retry_after
+            .is_some_and(|hint| hint > config.retry_after_ceiling)
+        {
+            return Decision::Stop(StopReason::RetryAfterTooLong);
+        }
+        let throttled = matches!(
+            d.failure,
+            Failure::Answer {
+                reason: Reason::Throttled,
+                ..
+            }
+        );
+        let backoff = config.backoff.delay(d.resend, throttled, d.rng);
+        let delay = d.retry_after.map_or(backoff, |hint| hint.max(backoff));
+        if config
+            .max_elapsed
+            .is_some_and(|limit| d.elapsed.saturating_add(delay) > limit)
+        {
+            return Decision::Stop(StopReason::TimeLimit);
+        }
+        let withdrawal = match &config.budget {
+            Some(budget) => {
+                let after_timeout = matches!(d.failure, Failure::AfterSend { timeout: true });
+                match budget.withdraw(after_timeout) {
+                    Some(w) => Some(w),
+                    None => return Decision::Stop(StopReason::BudgetExhausted),
+                }
+            }
+            None => None,
+        };
+        Decision::Retry { delay, withdrawal }
+    }
+}
+
+struct Decide<'a> {
+    failure: Failure,
+    idempotent: bool,
+    resend: u32,
+    max_retries: u32,
+    can_resend: bool,
+    retry_after: Option<Duration>,
+    elapsed: Duration,
+    rng: &'a mut fastrand::Rng,
+}
+
+fn failure_of(attempt: &Attempt) -> Failure {
+    match attempt {
+        Attempt::Answer(err) => Failure::Answer {
+            retryable: err.class() == ErrorClass::Retryable,
+            reason: err.reason(),
+            authentication: err.status() == StatusCode::UNAUTHORIZED
+                || err.reason() == Reason::Authentication,
+        },
+        Attempt::Transport(err) if err.is_connect() => Failure::Connect,
+        Attempt::Transport(err) if err.is_timeout() => Failure::AfterSend { timeout: true },
+        Attempt::Transport(err) if err.is_request() || err.is_body() => {
+            Failure::AfterSend { timeout: false }
+        }
+        Attempt::Transport(_) => Failure::Permanent,
+    }
+}
+
+#[cfg(feature = "tracing")]
+fn attempt_status(attempt: &Attempt) -> Option<u16> {
+    match attempt {
+        Attempt::Answer(err) => Some(err.status().as_u16()),
+        Attempt::Transport(err) => err.status().map(|s| s.as_u16()),
+    }
+}
+
+#[cfg(feature = "tracing")]
+fn attempt_code(attempt: &Attempt) -> Option<&str> {
+    match attempt {
+        Attempt::Answer(err) => err.code().map(|c| c.as_str()),
+        Attempt::Transport(_) => None,
+    }
+}
+
+#[cfg(feature = "tracing")]
+fn attempt_class(attempt: &Attempt) -> &'static str {
+    match attempt {
+        Attempt::Answer(err) => err.class().as_str(),
+        Attempt::Transport(err) if err.is_connect() => "transport_connect",
+        Attempt::Transport(err) if err.is_timeout() => "transport_timeout",
+        Attempt::Transport(_) => "transport",
+    }
+}
+
+#[cfg(feature = "tracing")]
+fn attempt_request_id(attempt: &Attempt) -> Option<&str> {
+    match attempt {
+        Attempt::Answer(err) => err.request_id(),
+        Attempt::Transport(_) => None,
+    }
+}
