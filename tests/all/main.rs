@@ -1,1 +1,15 @@
-//! Integration tests: one binary, one module a concern.
+//! Integration tests: one binary, one module a concern. Every server is a
+//! wiremock server or a raw `TcpListener` on 127.0.0.1.
+
+mod budget;
+mod catalogue;
+mod deadlines;
+mod decode;
+mod fuzz;
+mod middleware;
+mod per_code;
+mod retry_rules;
+mod secrets;
+mod soak;
+mod support;
+mod transport;
