@@ -20,4 +20,6 @@ pub use class::{
 };
 pub use error::{ApiError, DEFAULT_BODY_LIMIT, ErrorDetail, MAX_MESSAGE_LEN};
 pub use middleware::{ErrorMiddleware, ErrorMiddlewareBuilder};
-pub use retry::{Idempotent, MaxRetries, NoRetry, ResendCount, StopReason, parse_retry_after};
+pub use retry::{
+    Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats, StopReason, parse_retry_after,
+};

@@ -15,7 +15,7 @@ use crate::error::RetryInfo;
 use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
 use crate::{
     ApiError, Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier, ErrorClass, Idempotent,
-    MaxRetries, NoRetry, Reason, ResendCount, StopReason,
+    MaxRetries, NoRetry, Reason, ResendCount, RetryStats, StopReason,
 };
 
 /// The `reqwest-middleware` layer: passes successful answers through
@@ -413,6 +413,14 @@ impl ErrorMiddleware {
                     let status = response.status();
                     if status.as_u16() < 400 || config.pass_through.contains(status) {
                         self.record_success(resend, held.take());
+                        let mut response = response;
+                        if resend > 0 {
+                            // Only retried calls pay for the insertion.
+                            response.extensions_mut().insert(RetryStats {
+                                attempts: resend + 1,
+                                waited,
+                            });
+                        }
                         return Ok(response);
                     }
                     let retry_after = response

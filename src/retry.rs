@@ -97,6 +97,26 @@ pub struct Idempotent(pub bool);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResendCount(pub u32);
 
+/// How a call that succeeded after retries went, in the response's
+/// extensions (`response.extensions().get::<RetryStats>()`). Absent when the
+/// first attempt succeeded, so that the common path allocates nothing.
+///
+/// ```
+/// # async fn demo(client: reqwest_middleware::ClientWithMiddleware) -> reqwest_middleware::Result<()> {
+/// use huaweicloud_errors::RetryStats;
+///
+/// let response = client.get("https://iam.myhuaweicloud.com/v5/agencies").send().await?;
+/// let attempts = response.extensions().get::<RetryStats>().map_or(1, |s| s.attempts);
+/// # let _ = attempts; Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryStats {
+    /// How many times the request was sent (2 or more).
+    pub attempts: u32,
+    /// The time spent waiting between attempts.
+    pub waited: Duration,
+}
+
 /// Whether a method is idempotent by definition (RFC 9110): GET, HEAD,
 /// OPTIONS, TRACE, PUT and DELETE.
 pub(crate) fn is_idempotent_method(method: &Method) -> bool {
