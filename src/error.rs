@@ -382,12 +382,20 @@ pub(crate) fn sanitized_url(url: &reqwest::Url) -> String {
     url.into()
 }
 
-/// Writes `text` with control characters escaped, so that a message cannot
-/// forge log lines.
+/// Whether `c` could break a log line or reorder what a reader sees:
+/// control characters, the Unicode line and paragraph separators, and the
+/// bidirectional overrides and isolates.
+fn is_unsafe_in_logs(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Writes `text` with [`is_unsafe_in_logs`] characters escaped, so that a
+/// message cannot forge or disguise log lines.
 fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
-    for part in text.split_inclusive(char::is_control) {
+    for part in text.split_inclusive(is_unsafe_in_logs) {
         match part.char_indices().last() {
-            Some((at, c)) if c.is_control() => {
+            Some((at, c)) if is_unsafe_in_logs(c) => {
                 f.write_str(&part[..at])?;
                 write!(f, "{}", c.escape_default())?;
             }

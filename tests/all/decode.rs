@@ -531,6 +531,16 @@ fn display_escapes_control_characters() {
         b"plain",
     );
     assert_eq!(err.to_string(), "400 Bad Request: plain (request id a\\tb)");
+    // Unicode line separators and bidi overrides cannot disguise a line either.
+    let err = decode(
+        400,
+        r#"{"error_code":"X","error_msg":"a\u2028b\u202ec\u2066d"}"#,
+    );
+    assert_eq!(err.message(), "a\u{2028}b\u{202e}c\u{2066}d");
+    assert_eq!(
+        err.to_string(),
+        "400 Bad Request: X: a\\u{2028}b\\u{202e}c\\u{2066}d"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
