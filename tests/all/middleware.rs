@@ -1,1 +1,453 @@
-//! (to be written)
+//! The middleware apart from its retry rules: what passes through untouched,
+//! how the typed error is reached and shown, body limits, `ResendCount`, and
+//! the tracing events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use huaweicloud_errors::{ApiError, ErrorClass, ErrorCode, Reason, StopReason};
+use reqwest::StatusCode;
+use tokio::io::AsyncWriteExt;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{
+    RawServer, Recorder, answer, api, builder, client, closed_port_url, error_body, send_err,
+};
+
+#[tokio::test]
+async fn answers_below_400_pass_through_untouched() {
+    let server = MockServer::start().await;
+    // Success bodies shaped like error bodies: they must not be decoded either.
+    let body = error_body("PAP5.0006", "concurrent modification", "r-1");
+    let with_body = [200u16, 201, 202, 203, 302];
+    let without_body = [204u16, 304];
+    for status in with_body {
+        Mock::given(path(format!("/s/{status}")))
+            .respond_with(ResponseTemplate::new(status).set_body_string(body.clone()))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    for status in without_body {
+        Mock::given(path(format!("/s/{status}")))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = client(builder().build());
+
+    for status in with_body.into_iter().chain(without_body) {
+        let response = client
+            .post(format!("{}/s/{status}", server.uri()))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{status} did not pass through: {err}"));
+        assert_eq!(response.status().as_u16(), status);
+        let expected = if with_body.contains(&status) {
+            &body[..]
+        } else {
+            ""
+        };
+        assert_eq!(response.text().await.unwrap(), expected, "body of {status}");
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_success_body_is_left_streaming_for_the_caller() {
+    // 2 MiB, 32 times the default body limit. The server sends the headers
+    // and a first piece, then holds the rest back until the test has its
+    // `Response`: `send()` can only return if the middleware did not read
+    // (or start to buffer) the body.
+    const FIRST: usize = 16 * 1024;
+    const TOTAL: usize = 2 * 1024 * 1024;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let held = release.clone();
+    let raw = RawServer::start(move |mut stream| {
+        let held = held.clone();
+        async move {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {TOTAL}\r\n\r\n");
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(&[b'a'; FIRST]).await.unwrap();
+            stream.flush().await.unwrap();
+            held.notified().await;
+            let rest = vec![b'b'; TOTAL - FIRST];
+            stream.write_all(&rest).await.unwrap();
+            stream.flush().await.unwrap();
+        }
+    })
+    .await;
+    let client = client(builder().build());
+
+    let response = tokio::time::timeout(Duration::from_secs(2), client.get(raw.url("/big")).send())
+        .await
+        .expect("send() waited for the body: the middleware read a success body")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    release.notify_one();
+
+    let mut stream = response.bytes_stream();
+    let mut received = Vec::with_capacity(TOTAL);
+    while let Some(chunk) = stream.next().await {
+        received.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(received.len(), TOTAL);
+    assert!(received[..FIRST].iter().all(|&b| b == b'a'));
+    assert!(received[FIRST..].iter().all(|&b| b == b'b'));
+    assert_eq!(raw.requests(), 1);
+}
+
+#[tokio::test]
+async fn pass_through_lets_a_404_through_as_ok_and_decodes_the_rest() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v5/agencies/a1"))
+        .respond_with(answer(404, "PAP5.0012"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v5/policies"))
+        .respond_with(answer(409, "PAP5.0025"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let lenient = client(builder().pass_through(StatusCode::NOT_FOUND).build());
+    let strict = client(builder().build());
+    let agency = format!("{}/v5/agencies/a1", server.uri());
+
+    let response = lenient.get(&agency).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Untouched: the caller still gets the body to read.
+    assert!(response.text().await.unwrap().contains("PAP5.0012"));
+
+    // Only 404 is let through.
+    let err = send_err(lenient.post(format!("{}/v5/policies", server.uri()))).await;
+    assert_eq!(api(&err).code(), Some(&ErrorCode::PolicyAlreadyExists));
+
+    // A status let through is never retried either.
+    let unavailable = client(
+        builder()
+            .pass_through(StatusCode::SERVICE_UNAVAILABLE)
+            .build(),
+    );
+    let response = unavailable
+        .get(format!("{}/busy", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // Without the option the same 404 is an error.
+    let err = send_err(strict.get(&agency)).await;
+    assert_eq!(api(&err).code(), Some(&ErrorCode::NoSuchAgency));
+    assert_eq!(api(&err).reason(), Reason::NotFound);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn from_error_finds_the_api_error_and_leaves_transport_errors_to_reqwest() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(answer(403, "PAP5.0001"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(builder().max_retries(0).build());
+
+    let err = send_err(client.post(format!("{}/v5/agencies", server.uri()))).await;
+    assert!(matches!(err, reqwest_middleware::Error::Middleware(_)));
+    let api_err = ApiError::from_error(&err).expect("an error answer gives an ApiError");
+    assert_eq!(api_err.status(), StatusCode::FORBIDDEN);
+    assert_eq!(api_err.code(), Some(&ErrorCode::AccessDenied));
+    assert_eq!(api_err.class(), ErrorClass::Permission);
+    assert_eq!(api_err.request_id(), Some("req-PAP5.0001"));
+
+    let err = send_err(client.post(closed_port_url("/v5/agencies").await)).await;
+    assert!(ApiError::from_error(&err).is_none());
+    assert!(err.is_connect());
+    match &err {
+        reqwest_middleware::Error::Reqwest(inner) => assert!(inner.is_connect()),
+        other => panic!("a connect failure should stay a reqwest error, got {other:?}"),
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_cut_and_still_decoded() {
+    let server = MockServer::start().await;
+    let small = error_body("PAP5.0011", "malformed policy document", "r-9");
+    let large = format!(
+        r#"{{"error_code":"PAP5.0011","error_msg":"malformed policy document","request_id":"r-9","padding":"{}"}}"#,
+        "x".repeat(10_000)
+    );
+    Mock::given(path("/small"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(small.clone()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/large"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(large))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let get = |limit: usize, route: &str| {
+        let client = client(builder().body_limit(limit).build());
+        let url = format!("{}{route}", server.uri());
+        async move { send_err(client.get(url)).await }
+    };
+
+    // A body of exactly the limit is whole; one byte over is cut.
+    let err = get(small.len(), "/small").await;
+    assert!(!api(&err).body_truncated());
+    assert_eq!(api(&err).code(), Some(&ErrorCode::MalformedPolicyDocument));
+    let err = get(small.len() - 1, "/small").await;
+    assert!(api(&err).body_truncated());
+
+    // 256 bytes of a 10 KB body: the JSON is cut, the fields before the cut are read.
+    let err = get(256, "/large").await;
+    let api_err = api(&err);
+    assert!(api_err.body_truncated());
+    assert_eq!(api_err.code(), Some(&ErrorCode::MalformedPolicyDocument));
+    assert_eq!(api_err.message(), "malformed policy document");
+    assert_eq!(api_err.request_id(), Some("r-9"));
+    assert_eq!(api_err.class(), ErrorClass::UserFixable);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn display_and_debug_show_the_answer_and_the_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(409).set_body_string(error_body(
+            "PAP5.0006",
+            "concurrent modification",
+            "r-42",
+        )))
+        .expect(4)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(error_body(
+            "PAP5.0010",
+            "invalid marker\nINFO forged log line",
+            "r-43",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+    let url = format!("{}/v5/agencies/a1/trust-policy", server.uri());
+
+    let err = send_err(client.put(&url)).await;
+    let api_err = api(&err);
+    assert_eq!(
+        api_err.to_string(),
+        "409 Conflict: PAP5.0006: concurrent modification (request id r-42) after 4 attempts"
+    );
+    assert_eq!(api_err.stop_reason(), Some(StopReason::RetriesExhausted));
+    // The middleware error shows the same line.
+    assert_eq!(err.to_string(), api_err.to_string());
+    let debug = format!("{api_err:?}");
+    for field in [
+        "status: 409",
+        "code: Some(ConcurrentModification)",
+        "request_id: Some(\"r-42\")",
+        "class: Retryable",
+        "reason: ConcurrentModification",
+        "attempts: 4",
+        "stop_reason: Some(RetriesExhausted)",
+        "method: Some(PUT)",
+        &format!("url: Some({url:?})"),
+        "body_truncated: false",
+    ] {
+        assert!(debug.contains(field), "{field:?} missing from {debug}");
+    }
+
+    // One attempt: no "after"; a newline in the message cannot forge a log line.
+    let err = send_err(client.get(&url)).await;
+    assert_eq!(
+        api(&err).to_string(),
+        "400 Bad Request: PAP5.0010: invalid marker\\nINFO forged log line (request id r-43)"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn resend_count_is_inserted_before_each_attempt() {
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .expect(4)
+        .mount(&server)
+        .await;
+    Mock::given(path("/ok"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let recorder = Recorder::default();
+    let client = recorder.client(builder().build());
+
+    let err = send_err(client.get(format!("{}/busy", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 4);
+    assert_eq!(recorder.seen(), [Some(0), Some(1), Some(2), Some(3)]);
+
+    client
+        .get(format!("{}/ok", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        recorder.seen(),
+        [Some(0), Some(1), Some(2), Some(3), Some(0)],
+        "a new call starts again from 0"
+    );
+    server.verify().await;
+}
+
+/// The value of `key=` in a fmt line, without quotes.
+#[cfg(feature = "tracing")]
+fn field<'l>(line: &'l str, key: &str) -> Option<&'l str> {
+    let start = line.find(&format!(" {key}="))? + key.len() + 2;
+    let value = line[start..].split(' ').next()?;
+    Some(value.trim_matches('"'))
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn each_failed_attempt_and_the_give_up_are_traced() {
+    let (logs, _guard) = crate::support::Captured::start();
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+
+    let err = send_err(client.get(format!("{}/busy", server.uri()))).await;
+    let api_err = api(&err);
+    assert_eq!(api_err.attempts(), 4);
+
+    let text = logs.text();
+    let retrying: Vec<&str> = text.lines().filter(|l| l.contains("retrying")).collect();
+    let giving_up: Vec<&str> = text.lines().filter(|l| l.contains("giving up")).collect();
+    assert_eq!(retrying.len(), 3, "one event per retried attempt:\n{text}");
+    assert_eq!(giving_up.len(), 1, "one event when it gives up:\n{text}");
+
+    let ceilings_ms = [1, 2, 4];
+    for (i, line) in retrying.iter().enumerate() {
+        assert!(line.contains("WARN"), "{line}");
+        assert_eq!(
+            field(line, "attempt"),
+            Some(&*(i + 1).to_string()),
+            "{line}"
+        );
+        assert_eq!(field(line, "status"), Some("503"), "{line}");
+        assert_eq!(field(line, "code"), Some("APIGW.0613"), "{line}");
+        assert_eq!(field(line, "class"), Some("retryable"), "{line}");
+        assert_eq!(field(line, "request_id"), Some("req-APIGW.0613"), "{line}");
+        let delay: u64 = field(line, "delay_ms").unwrap().parse().unwrap();
+        assert!(delay <= ceilings_ms[i], "{line}");
+    }
+    let last = giving_up[0];
+    assert_eq!(field(last, "attempts"), Some("4"), "{last}");
+    assert_eq!(field(last, "status"), Some("503"), "{last}");
+    assert_eq!(field(last, "code"), Some("APIGW.0613"), "{last}");
+    assert_eq!(field(last, "class"), Some("retryable"), "{last}");
+    assert_eq!(field(last, "request_id"), Some("req-APIGW.0613"), "{last}");
+    assert_eq!(
+        field(last, "stop_reason"),
+        Some("retries_exhausted"),
+        "{last}"
+    );
+    let waited: u128 = field(last, "waited_ms").unwrap().parse().unwrap();
+    assert_eq!(waited, api_err.waited().as_millis(), "{last}");
+    server.verify().await;
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn a_call_not_retried_gives_one_event_and_a_success_none() {
+    let (logs, _guard) = crate::support::Captured::start();
+    let server = MockServer::start().await;
+    Mock::given(path("/denied"))
+        .respond_with(answer(403, "PAP5.0001"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/ok"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+
+    client
+        .get(format!("{}/ok", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !logs.text().contains("huaweicloud call failed"),
+        "a success is not an event:\n{}",
+        logs.text()
+    );
+
+    let err = send_err(client.get(format!("{}/denied", server.uri()))).await;
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::NotRetryable));
+    let text = logs.text();
+    let events: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("huaweicloud call failed"))
+        .collect();
+    assert_eq!(events.len(), 1, "{text}");
+    assert!(events[0].contains("giving up"), "{text}");
+    assert_eq!(field(events[0], "attempts"), Some("1"));
+    assert_eq!(field(events[0], "class"), Some("permission"));
+    assert_eq!(field(events[0], "stop_reason"), Some("not_retryable"));
+    server.verify().await;
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn a_transport_failure_is_traced_with_its_kind() {
+    let (logs, _guard) = crate::support::Captured::start();
+    let client = client(builder().build());
+
+    let err = send_err(client.post(closed_port_url("/v5/agencies").await)).await;
+    assert!(err.is_connect());
+
+    let text = logs.text();
+    let events: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("huaweicloud call failed"))
+        .collect();
+    assert_eq!(events.len(), 4, "{text}");
+    for (i, line) in events[..3].iter().enumerate() {
+        assert!(line.contains("retrying"), "{line}");
+        assert_eq!(
+            field(line, "attempt"),
+            Some(&*(i + 1).to_string()),
+            "{line}"
+        );
+        assert_eq!(field(line, "class"), Some("transport_connect"), "{line}");
+        // No answer: no status, code or request id.
+        assert_eq!(field(line, "status"), None, "{line}");
+        assert_eq!(field(line, "code"), None, "{line}");
+        assert_eq!(field(line, "request_id"), None, "{line}");
+        assert!(field(line, "delay_ms").is_some(), "{line}");
+    }
+    assert!(events[3].contains("giving up"), "{text}");
+    assert_eq!(field(events[3], "attempts"), Some("4"));
+    assert_eq!(field(events[3], "stop_reason"), Some("retries_exhausted"));
+}

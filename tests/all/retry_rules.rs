@@ -1,1 +1,728 @@
-//! (to be written)
+//! The retry rules against a wiremock server: what is retried for which
+//! methods, how often, how long the waits are, `Retry-After`, the time limit,
+//! streaming bodies and the per-request extensions. Calls are counted on the
+//! server with `.expect(n)` and on the error with `attempts()`.
+
+use std::time::{Duration, SystemTime};
+
+use huaweicloud_errors::{
+    ErrorClass, ErrorCode, Idempotent, MaxRetries, NoRetry, Reason, Rules, StopReason,
+};
+use reqwest::{Method, StatusCode};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{answer, api, builder, client, http_date, paused_client, send_err};
+
+const IDEMPOTENT: [Method; 5] = [
+    Method::GET,
+    Method::HEAD,
+    Method::OPTIONS,
+    Method::PUT,
+    Method::DELETE,
+];
+const NOT_IDEMPOTENT: [Method; 2] = [Method::POST, Method::PATCH];
+
+/// Mounts `template` for `method` on `route`, expecting `calls` requests.
+async fn mount(
+    server: &MockServer,
+    m: &Method,
+    route: &str,
+    template: ResponseTemplate,
+    calls: u64,
+) {
+    Mock::given(method(m.as_str()))
+        .and(path(route))
+        .respond_with(template)
+        .expect(calls)
+        .named(format!("{m} {route}"))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn concurrent_modification_is_retried_for_every_method() {
+    let server = MockServer::start().await;
+    let client = client(builder().without_retry_budget().build());
+    // Not HEAD: its answers have no body, so no code to read.
+    let methods = IDEMPOTENT
+        .iter()
+        .chain(&NOT_IDEMPOTENT)
+        .filter(|m| **m != Method::HEAD);
+    for code in ["PAP5.0006", "AccessAnalyzer.1005"] {
+        for m in methods.clone() {
+            let route = format!("/{code}/{m}");
+            mount(&server, m, &route, answer(409, code), 4).await;
+            let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
+            let api_err = api(&err);
+            assert_eq!(
+                api_err.reason(),
+                Reason::ConcurrentModification,
+                "{code} {m}"
+            );
+            assert_eq!(api_err.attempts(), 4, "{code} {m}");
+            assert_eq!(
+                api_err.stop_reason(),
+                Some(StopReason::RetriesExhausted),
+                "{code} {m}"
+            );
+        }
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn throttling_is_retried_for_every_method() {
+    let server = MockServer::start().await;
+    let client = client(builder().without_retry_budget().build());
+    let throttled = [
+        ("APIGW.0308", answer(429, "APIGW.0308")),
+        // Also seen with the gateway's older spelling, and with no body at all.
+        ("APIG.0308", answer(429, "APIG.0308")),
+        ("bare", ResponseTemplate::new(429)),
+    ];
+    for (name, template) in throttled {
+        for m in [Method::POST, Method::PATCH, Method::GET] {
+            let route = format!("/{name}/{m}");
+            mount(&server, &m, &route, template.clone(), 4).await;
+            let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
+            let api_err = api(&err);
+            assert_eq!(api_err.reason(), Reason::Throttled, "{name} {m}");
+            assert_eq!(api_err.attempts(), 4, "{name} {m}");
+            assert_eq!(
+                api_err.stop_reason(),
+                Some(StopReason::RetriesExhausted),
+                "{name} {m}"
+            );
+        }
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn throttling_waits_at_least_the_throttle_backoff_first() {
+    // throttle_backoff is 2 ms (first wait 2 to 5 ms); other failures wait
+    // at most initial_backoff, 1 ms, first.
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::POST,
+        "/throttled",
+        ResponseTemplate::new(429),
+        10,
+    )
+    .await;
+    mount(
+        &server,
+        &Method::GET,
+        "/unavailable",
+        ResponseTemplate::new(503),
+        10,
+    )
+    .await;
+    for seed in 0..5 {
+        let client = client(builder().max_retries(1).jitter_seed(seed).build());
+
+        let err = send_err(client.post(format!("{}/throttled", server.uri()))).await;
+        let waited = api(&err).waited();
+        assert_eq!(api(&err).attempts(), 2);
+        assert!(
+            (Duration::from_millis(2)..=Duration::from_millis(5)).contains(&waited),
+            "seed {seed}: throttled first wait {waited:?}"
+        );
+
+        let err = send_err(client.get(format!("{}/unavailable", server.uri()))).await;
+        let waited = api(&err).waited();
+        assert_eq!(api(&err).attempts(), 2);
+        assert!(
+            waited <= Duration::from_millis(1),
+            "seed {seed}: 503 first wait {waited:?}"
+        );
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_only_for_idempotent_methods() {
+    let server = MockServer::start().await;
+    let client = client(builder().without_retry_budget().build());
+    // 408 is the server timing out on the request: the same rule as 5xx.
+    for status in [500u16, 502, 503, 504, 408] {
+        for m in &IDEMPOTENT {
+            let route = format!("/{status}/{m}");
+            mount(&server, m, &route, ResponseTemplate::new(status), 4).await;
+            let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
+            assert_eq!(api(&err).class(), ErrorClass::Retryable, "{status} {m}");
+            assert_eq!(api(&err).attempts(), 4, "{status} {m}");
+            assert_eq!(
+                api(&err).stop_reason(),
+                Some(StopReason::RetriesExhausted),
+                "{status} {m}"
+            );
+        }
+        for m in &NOT_IDEMPOTENT {
+            let route = format!("/{status}/{m}");
+            mount(&server, m, &route, ResponseTemplate::new(status), 1).await;
+            let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
+            assert_eq!(api(&err).class(), ErrorClass::Retryable, "{status} {m}");
+            assert_eq!(api(&err).attempts(), 1, "{status} {m}");
+            assert_eq!(
+                api(&err).stop_reason(),
+                Some(StopReason::NotIdempotent),
+                "{status} {m}"
+            );
+        }
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn the_idempotent_extension_overrides_the_method() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::POST,
+        "/post",
+        answer(503, "APIGW.0613"),
+        4,
+    )
+    .await;
+    mount(&server, &Method::PUT, "/put", answer(503, "APIGW.0613"), 1).await;
+    mount(
+        &server,
+        &Method::DELETE,
+        "/delete",
+        answer(500, "APIGW.0601"),
+        1,
+    )
+    .await;
+    let client = client(builder().build());
+
+    let err = send_err(
+        client
+            .post(format!("{}/post", server.uri()))
+            .with_extension(Idempotent(true)),
+    )
+    .await;
+    assert_eq!(api(&err).attempts(), 4);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+
+    for (m, route) in [(Method::PUT, "/put"), (Method::DELETE, "/delete")] {
+        let err = send_err(
+            client
+                .request(m.clone(), format!("{}{route}", server.uri()))
+                .with_extension(Idempotent(false)),
+        )
+        .await;
+        assert_eq!(api(&err).attempts(), 1, "{m}");
+        assert_eq!(
+            api(&err).stop_reason(),
+            Some(StopReason::NotIdempotent),
+            "{m}"
+        );
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn assume_idempotent_retries_post_unless_the_request_says_otherwise() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::POST,
+        "/assumed",
+        ResponseTemplate::new(502),
+        4,
+    )
+    .await;
+    mount(
+        &server,
+        &Method::POST,
+        "/declined",
+        ResponseTemplate::new(502),
+        1,
+    )
+    .await;
+    let client = client(builder().assume_idempotent(true).build());
+
+    let err = send_err(client.post(format!("{}/assumed", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 4);
+
+    let err = send_err(
+        client
+            .post(format!("{}/declined", server.uri()))
+            .with_extension(Idempotent(false)),
+    )
+    .await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::NotIdempotent));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn user_fixable_and_permission_errors_are_never_retried() {
+    let server = MockServer::start().await;
+    let cases = [
+        (400, "PAP5.0011", ErrorClass::UserFixable),
+        (404, "PAP5.0012", ErrorClass::UserFixable),
+        (409, "PAP5.0025", ErrorClass::UserFixable),
+        (403, "PAP5.0001", ErrorClass::Permission),
+        (401, "APIGW.0301", ErrorClass::Permission),
+        (401, "APIGW.0307", ErrorClass::Permission),
+        (401, "", ErrorClass::Permission),
+    ];
+    // Every method, and even with the call declared idempotent.
+    let client = client(builder().assume_idempotent(true).build());
+    for (status, code, class) in cases {
+        for m in [Method::GET, Method::PUT, Method::POST] {
+            let route = format!("/{status}/{code}/{m}");
+            mount(&server, &m, &route, answer(status, code), 1).await;
+            let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
+            assert_eq!(api(&err).class(), class, "{status} {code} {m}");
+            assert_eq!(api(&err).attempts(), 1, "{status} {code} {m}");
+            assert_eq!(
+                api(&err).stop_reason(),
+                Some(StopReason::NotRetryable),
+                "{status} {code} {m}"
+            );
+        }
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_401_is_never_retried_even_when_a_classifier_calls_it_retryable() {
+    let server = MockServer::start().await;
+    mount(&server, &Method::GET, "/auth", answer(401, "APIGW.0301"), 1).await;
+    // Control: the same classifier does make another code retryable.
+    mount(&server, &Method::GET, "/ecs", answer(400, "ECS.0105"), 4).await;
+    let rules = Rules::new()
+        .code("APIGW.0301", Reason::Unavailable)
+        .code("ECS.0105", Reason::Unavailable);
+    let client = client(builder().classifier(rules).build());
+
+    let err = send_err(client.get(format!("{}/auth", server.uri()))).await;
+    let api_err = api(&err);
+    assert_eq!(
+        api_err.class(),
+        ErrorClass::Retryable,
+        "the classifier was applied"
+    );
+    assert_eq!(api_err.attempts(), 1);
+    assert_eq!(api_err.stop_reason(), Some(StopReason::NotRetryable));
+
+    let err = send_err(client.get(format!("{}/ecs", server.uri()))).await;
+    assert_eq!(api(&err).code(), Some(&ErrorCode::Other("ECS.0105".into())));
+    assert_eq!(api(&err).attempts(), 4);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn max_retries_defaults_to_three_and_bounds_the_attempts() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::GET,
+        "/default",
+        ResponseTemplate::new(503),
+        4,
+    )
+    .await;
+    mount(&server, &Method::GET, "/one", ResponseTemplate::new(503), 2).await;
+    mount(
+        &server,
+        &Method::GET,
+        "/none",
+        ResponseTemplate::new(503),
+        1,
+    )
+    .await;
+    let get = |middleware, route: &str| {
+        let client = client(middleware);
+        let url = format!("{}{route}", server.uri());
+        async move { send_err(client.get(url)).await }
+    };
+
+    // The support builder leaves max_retries at its default.
+    let err = get(builder().build(), "/default").await;
+    assert_eq!(api(&err).attempts(), 4);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+
+    let err = get(builder().max_retries(1).build(), "/one").await;
+    assert_eq!(api(&err).attempts(), 2);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+
+    let err = get(builder().max_retries(0).build(), "/none").await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+    assert_eq!(api(&err).waited(), Duration::ZERO);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn per_request_extensions_override_max_retries() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::GET,
+        "/no-retry",
+        ResponseTemplate::new(503),
+        1,
+    )
+    .await;
+    mount(
+        &server,
+        &Method::GET,
+        "/zero",
+        ResponseTemplate::new(503),
+        1,
+    )
+    .await;
+    mount(&server, &Method::GET, "/one", ResponseTemplate::new(503), 2).await;
+    mount(
+        &server,
+        &Method::GET,
+        "/five",
+        ResponseTemplate::new(503),
+        6,
+    )
+    .await;
+    // NoRetry still decodes: the concurrent modification comes back typed.
+    mount(
+        &server,
+        &Method::POST,
+        "/conflict",
+        answer(409, "PAP5.0006"),
+        1,
+    )
+    .await;
+    let client = client(builder().build());
+    let url = |route: &str| format!("{}{route}", server.uri());
+
+    let err = send_err(client.get(url("/no-retry")).with_extension(NoRetry)).await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+
+    let err = send_err(client.get(url("/zero")).with_extension(MaxRetries(0))).await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+
+    let err = send_err(client.get(url("/one")).with_extension(MaxRetries(1))).await;
+    assert_eq!(api(&err).attempts(), 2);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+
+    let err = send_err(client.get(url("/five")).with_extension(MaxRetries(5))).await;
+    assert_eq!(api(&err).attempts(), 6);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+
+    let err = send_err(client.post(url("/conflict")).with_extension(NoRetry)).await;
+    assert_eq!(api(&err).code(), Some(&ErrorCode::ConcurrentModification));
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn backoff_is_exponential_full_jitter_and_seeded() {
+    // Waits before retries 1, 2, 3 are drawn from 0..=1 ms, 0..=2 ms, 0..=4 ms:
+    // at most 7 ms in all, and more than 3 ms (three waits of a constant
+    // 1 ms ceiling) for some seeds only if the ceiling grows.
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::GET,
+        "/busy",
+        ResponseTemplate::new(503),
+        4 * 12,
+    )
+    .await;
+    let waited = |seed: u64| {
+        let client = client(builder().jitter_seed(seed).build());
+        let url = format!("{}/busy", server.uri());
+        async move {
+            let err = send_err(client.get(url)).await;
+            assert_eq!(api(&err).attempts(), 4);
+            api(&err).waited()
+        }
+    };
+
+    let mut all = Vec::new();
+    for seed in 1..=10 {
+        all.push(waited(seed).await);
+    }
+    assert!(
+        all.iter().all(|w| *w <= Duration::from_millis(7)),
+        "a wait over its ceiling: {all:?}"
+    );
+    assert!(
+        all.iter().any(|w| *w > Duration::from_millis(3)),
+        "the ceiling never grew: {all:?}"
+    );
+    assert!(all.windows(2).any(|p| p[0] != p[1]), "no jitter: {all:?}");
+    // The same seed draws the same waits.
+    assert_eq!(waited(4).await, all[3]);
+    assert_eq!(waited(9).await, all[8]);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn max_backoff_caps_every_wait() {
+    // A 10 s initial backoff capped at 1 ms: three waits of at most 1 ms.
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::GET,
+        "/busy",
+        ResponseTemplate::new(503),
+        4,
+    )
+    .await;
+    let middleware = builder()
+        .initial_backoff(Duration::from_secs(10))
+        .max_backoff(Duration::from_millis(1))
+        .build();
+
+    let err = send_err(client(middleware).get(format!("{}/busy", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 4);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+    assert!(
+        api(&err).waited() <= Duration::from_millis(3),
+        "{:?}",
+        api(&err).waited()
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn no_wait_is_started_that_would_pass_the_time_limit() {
+    // The first throttled wait is at least 2 ms; with 1 ms in all, none starts.
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        &Method::POST,
+        "/throttled",
+        ResponseTemplate::new(429),
+        1,
+    )
+    .await;
+    let middleware = builder()
+        .max_elapsed(Some(Duration::from_millis(1)))
+        .build();
+
+    let err = send_err(client(middleware).post(format!("{}/throttled", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert_eq!(api(&err).waited(), Duration::ZERO);
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::TimeLimit));
+    server.verify().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_time_limit_stops_the_wait_that_would_overrun_it() {
+    // Each answer asks for 4 s; 10 s in all: waits end at 4 s and 8 s, the
+    // third would end at 12 s, so the third answer is returned.
+    let server = MockServer::start().await;
+    let busy = ResponseTemplate::new(503).insert_header("Retry-After", "4");
+    mount(&server, &Method::GET, "/busy", busy, 3).await;
+    let middleware = builder()
+        .max_elapsed(Some(Duration::from_secs(10)))
+        .body_read_timeout(None)
+        .build();
+    let start = tokio::time::Instant::now();
+
+    let err = send_err(paused_client(middleware).get(format!("{}/busy", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 3);
+    assert_eq!(api(&err).waited(), Duration::from_secs(8));
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::TimeLimit));
+    assert!(
+        start.elapsed() <= Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    server.verify().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_seconds_is_the_least_wait() {
+    let server = MockServer::start().await;
+    let busy = ResponseTemplate::new(503).insert_header("Retry-After", "3");
+    mount(&server, &Method::GET, "/busy", busy, 2).await;
+    let middleware = builder().max_retries(1).body_read_timeout(None).build();
+
+    let err = send_err(paused_client(middleware).get(format!("{}/busy", server.uri()))).await;
+    let api_err = api(&err);
+    assert_eq!(api_err.attempts(), 2);
+    // 3 s, not the 1 ms backoff.
+    assert_eq!(api_err.waited(), Duration::from_secs(3));
+    assert_eq!(api_err.retry_after(), Some(Duration::from_secs(3)));
+    assert_eq!(api_err.stop_reason(), Some(StopReason::RetriesExhausted));
+    server.verify().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_as_an_http_date_is_the_least_wait() {
+    let server = MockServer::start().await;
+    let at = http_date(SystemTime::now() + Duration::from_secs(5));
+    let busy = ResponseTemplate::new(429).insert_header("Retry-After", at.as_str());
+    mount(&server, &Method::POST, "/busy", busy, 2).await;
+    let middleware = builder().max_retries(1).body_read_timeout(None).build();
+
+    let err = send_err(paused_client(middleware).post(format!("{}/busy", server.uri()))).await;
+    let api_err = api(&err);
+    assert_eq!(api_err.attempts(), 2);
+    // The date has whole seconds; the wall clock moved on a little since.
+    let waited = api_err.waited();
+    assert!(
+        (Duration::from_secs(3)..=Duration::from_secs(5)).contains(&waited),
+        "waited {waited:?} for {at}"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_retry_after_in_the_past_or_of_zero_adds_no_wait() {
+    let server = MockServer::start().await;
+    let past =
+        ResponseTemplate::new(503).insert_header("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT");
+    let zero = ResponseTemplate::new(503).insert_header("Retry-After", "0");
+    mount(&server, &Method::GET, "/past", past, 4).await;
+    mount(&server, &Method::GET, "/zero", zero, 4).await;
+    let client = client(builder().build());
+
+    for route in ["/past", "/zero"] {
+        let err = send_err(client.get(format!("{}{route}", server.uri()))).await;
+        let api_err = api(&err);
+        assert_eq!(api_err.attempts(), 4, "{route}");
+        assert_eq!(api_err.retry_after(), Some(Duration::ZERO), "{route}");
+        // Only the backoff: at most 1 + 2 + 4 ms.
+        assert!(api_err.waited() <= Duration::from_millis(7), "{route}");
+    }
+    server.verify().await;
+}
+
+// Paused: "at once" is then exact (no time passes at all), and a middleware
+// that did wait would not hold the suite up.
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_above_the_ceiling_returns_at_once() {
+    let server = MockServer::start().await;
+    let seconds = ResponseTemplate::new(503).insert_header("Retry-After", "21");
+    let date =
+        ResponseTemplate::new(429).insert_header("Retry-After", "Fri, 31 Dec 2100 23:59:59 GMT");
+    let custom = ResponseTemplate::new(429).insert_header("Retry-After", "3");
+    mount(&server, &Method::GET, "/seconds", seconds, 1).await;
+    mount(&server, &Method::POST, "/date", date, 1).await;
+    mount(&server, &Method::POST, "/custom", custom, 1).await;
+    // The default ceiling is 20 s.
+    let default_ceiling = paused_client(builder().body_read_timeout(None).build());
+    let low_ceiling = paused_client(
+        builder()
+            .retry_after_ceiling(Duration::from_secs(2))
+            .body_read_timeout(None)
+            .build(),
+    );
+    let start = tokio::time::Instant::now();
+
+    let err = send_err(default_ceiling.get(format!("{}/seconds", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert_eq!(api(&err).waited(), Duration::ZERO);
+    assert_eq!(api(&err).retry_after(), Some(Duration::from_secs(21)));
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetryAfterTooLong));
+
+    let err = send_err(default_ceiling.post(format!("{}/date", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert!(api(&err).retry_after().unwrap() > Duration::from_secs(365 * 24 * 3600));
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetryAfterTooLong));
+
+    let err = send_err(low_ceiling.post(format!("{}/custom", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 1);
+    assert_eq!(api(&err).retry_after(), Some(Duration::from_secs(3)));
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetryAfterTooLong));
+
+    assert_eq!(start.elapsed(), Duration::ZERO, "no wait at all");
+    server.verify().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_equal_to_the_ceiling_is_honoured() {
+    let server = MockServer::start().await;
+    let busy = ResponseTemplate::new(429).insert_header("Retry-After", "2");
+    mount(&server, &Method::POST, "/busy", busy, 2).await;
+    let middleware = builder()
+        .max_retries(1)
+        .retry_after_ceiling(Duration::from_secs(2))
+        .body_read_timeout(None)
+        .build();
+
+    let err = send_err(paused_client(middleware).post(format!("{}/busy", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 2);
+    assert_eq!(api(&err).waited(), Duration::from_secs(2));
+    server.verify().await;
+}
+
+fn streaming_body(parts: &'static [&'static str]) -> reqwest::Body {
+    let chunks = parts
+        .iter()
+        .map(|p| Ok::<_, std::io::Error>(bytes::Bytes::from_static(p.as_bytes())));
+    reqwest::Body::wrap_stream(futures::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn a_streaming_body_is_sent_once_and_its_error_decoded() {
+    let server = MockServer::start().await;
+    // Retryable for any method, so it would be retried if the body could be resent.
+    mount(
+        &server,
+        &Method::POST,
+        "/conflict",
+        answer(409, "PAP5.0006"),
+        1,
+    )
+    .await;
+    mount(
+        &server,
+        &Method::POST,
+        "/invalid",
+        answer(400, "PAP5.0011"),
+        1,
+    )
+    .await;
+    mount(&server, &Method::POST, "/ok", ResponseTemplate::new(201), 1).await;
+    let client = client(builder().build());
+    let parts: &[&str] = &[r#"{"policy_name":"#, r#""p1"}"#];
+
+    let err = send_err(
+        client
+            .post(format!("{}/conflict", server.uri()))
+            .body(streaming_body(parts)),
+    )
+    .await;
+    let api_err = api(&err);
+    assert_eq!(api_err.code(), Some(&ErrorCode::ConcurrentModification));
+    assert_eq!(api_err.attempts(), 1);
+    assert_eq!(api_err.stop_reason(), Some(StopReason::BodyNotCloneable));
+
+    // Not retryable anyway: the usual reason, not the body's.
+    let err = send_err(
+        client
+            .post(format!("{}/invalid", server.uri()))
+            .body(streaming_body(parts)),
+    )
+    .await;
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::NotRetryable));
+
+    let response = client
+        .post(format!("{}/ok", server.uri()))
+        .body(streaming_body(parts))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    // The server got the whole body every time.
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 3);
+    assert!(
+        received
+            .iter()
+            .all(|r| r.body == br#"{"policy_name":"p1"}"#)
+    );
+    server.verify().await;
+}

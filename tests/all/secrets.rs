@@ -1,1 +1,205 @@
-//! (to be written)
+//! Credentials sent with a request never reach the error or the logs: not
+//! the `Authorization`, `X-Auth-Token` or `X-Security-Token` headers, not the
+//! URL's user info or query.
+
+use huaweicloud_errors::ApiError;
+use reqwest::Method;
+use reqwest::header::AUTHORIZATION;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+
+use crate::support::{RawServer, answer, api, builder, client};
+
+const SIGNATURE: &str = "SIGNATURE-c0ffee";
+const ACCESS_KEY: &str = "AKSECRET0001";
+const TOKEN: &str = "MIIToken-SECRET-0002";
+const SECURITY_TOKEN: &str = "gQpSTS-SECRET-0003";
+const USER: &str = "user-SECRET-0004";
+const PASSWORD: &str = "password-SECRET-0005";
+const QUERY: &str = "QUERY-SECRET-0006";
+
+fn authorization() -> String {
+    format!(
+        "SDK-HMAC-SHA256 Access={ACCESS_KEY}, SignedHeaders=host;x-sdk-date, Signature={SIGNATURE}"
+    )
+}
+
+/// Panics if any secret appears in `text`.
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [
+        SIGNATURE,
+        ACCESS_KEY,
+        TOKEN,
+        SECURITY_TOKEN,
+        USER,
+        PASSWORD,
+        QUERY,
+    ] {
+        assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+    }
+}
+
+/// Every way a caller may print the error.
+fn assert_error_shows_no_secret(err: &reqwest_middleware::Error) {
+    let api_err = api(err);
+    assert_no_secret("ApiError Display", &api_err.to_string());
+    assert_no_secret("ApiError Debug", &format!("{api_err:?}"));
+    assert_no_secret("ApiError {:#?}", &format!("{api_err:#?}"));
+    assert_no_secret("the error's Display", &err.to_string());
+    // anyhow's Debug prints the whole source chain.
+    assert_no_secret("the error's Debug", &format!("{err:?}"));
+    let mut source = std::error::Error::source(api_err);
+    while let Some(cause) = source {
+        assert_no_secret("a source's Display", &cause.to_string());
+        assert_no_secret("a source's Debug", &format!("{cause:?}"));
+        source = cause.source();
+    }
+}
+
+/// A request carrying every kind of credential to `route` on `base`.
+fn signed(
+    client: &reqwest_middleware::ClientWithMiddleware,
+    m: Method,
+    base: &str,
+    route: &str,
+) -> reqwest_middleware::RequestBuilder {
+    client
+        .request(m, format!("{base}{route}?marker={QUERY}&limit=10"))
+        .header(AUTHORIZATION, authorization())
+        .header("X-Auth-Token", TOKEN)
+        .header("X-Security-Token", SECURITY_TOKEN)
+}
+
+#[tokio::test]
+async fn request_credentials_never_appear_in_the_error() {
+    let server = MockServer::start().await;
+    for (m, status, code, calls) in [
+        ("GET", 503, "APIGW.0613", 4),
+        ("POST", 403, "PAP5.0001", 1),
+        ("PUT", 401, "APIGW.0301", 1),
+    ] {
+        Mock::given(method(m))
+            .and(path("/v5/agencies"))
+            .respond_with(answer(status, code))
+            .expect(calls)
+            .mount(&server)
+            .await;
+    }
+    let client = client(builder().build());
+
+    for m in [Method::GET, Method::POST, Method::PUT] {
+        let err = signed(&client, m.clone(), &server.uri(), "/v5/agencies")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(api(&err).code().is_some(), "{m}: the answer was decoded");
+        assert_eq!(
+            api(&err).url(),
+            Some(&*format!("{}/v5/agencies", server.uri())),
+            "{m}"
+        );
+        assert_error_shows_no_secret(&err);
+    }
+    // The credentials were surely sent, with every attempt.
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 6);
+    for request in &received {
+        let sent = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(sent("authorization"), Some(&*authorization()));
+        assert_eq!(sent("x-auth-token"), Some(TOKEN));
+        assert_eq!(sent("x-security-token"), Some(SECURITY_TOKEN));
+        assert_eq!(
+            request.url.query(),
+            Some(&*format!("marker={QUERY}&limit=10"))
+        );
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn the_url_loses_its_user_info_and_query() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v5/users"))
+        .respond_with(answer(404, "PAP5.0021"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+    let port = server.address().port();
+    // Built by hand: reqwest's request builders would move the user info
+    // into an Authorization header before the middleware sees the URL.
+    let url = format!("http://{USER}:{PASSWORD}@127.0.0.1:{port}/v5/users?marker={QUERY}#frag");
+    let request = reqwest::Request::new(Method::GET, url.parse().unwrap());
+
+    let err = client.execute(request).await.unwrap_err();
+    let api_err = api(&err);
+    assert_eq!(
+        api_err.url(),
+        Some(&*format!("http://127.0.0.1:{port}/v5/users"))
+    );
+    assert_error_shows_no_secret(&err);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn an_error_body_cut_by_the_network_does_not_bring_the_url_back() {
+    // The body read fails part way: the transfer error, kept as the source,
+    // must not carry the full URL either.
+    let server = RawServer::start(|mut stream| async move {
+        use tokio::io::AsyncWriteExt;
+        let head = "HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+            .write_all(br#"{"error_code":"PAP5.0001""#)
+            .await
+            .unwrap();
+    })
+    .await;
+    let client = client(builder().build());
+
+    let err = signed(&client, Method::GET, &server.url(""), "/v5/agencies")
+        .send()
+        .await
+        .unwrap_err();
+    let api_err = api(&err);
+    assert!(std::error::Error::source(api_err).is_some(), "{api_err:?}");
+    assert!(ApiError::from_error(&err).is_some());
+    assert_error_shows_no_secret(&err);
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn request_credentials_never_appear_in_tracing_events() {
+    let (logs, _guard) = crate::support::Captured::start();
+    let server = MockServer::start().await;
+    Mock::given(path("/v5/agencies"))
+        .respond_with(answer(503, "APIGW.0613").insert_header("X-Request-Id", "req-header"))
+        .expect(4)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v5/users"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+
+    let err = signed(&client, Method::GET, &server.uri(), "/v5/agencies")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(api(&err).attempts(), 4);
+    signed(&client, Method::GET, &server.uri(), "/v5/users")
+        .send()
+        .await
+        .unwrap();
+
+    let text = logs.text();
+    let ours = text
+        .lines()
+        .filter(|l| l.contains("huaweicloud call failed"))
+        .count();
+    assert_eq!(ours, 4, "the capture works:\n{text}");
+    // Every event captured, at every level and from every crate.
+    assert_no_secret("the tracing events", &text);
+}
