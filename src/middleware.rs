@@ -320,10 +320,14 @@ enum Attempt {
 }
 
 /// What to do after a failed attempt.
+// Made once per failed attempt and matched at once: boxing the request would
+// only add an allocation to every retry.
+#[allow(clippy::large_enum_variant)]
 enum Decision {
     Retry {
         delay: Duration,
         withdrawal: Option<Withdrawal>,
+        next_request: Request,
     },
     Stop(StopReason),
 }
@@ -387,25 +391,22 @@ impl ErrorMiddleware {
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let mut waited = Duration::ZERO;
         let mut held: Option<Withdrawal> = None;
-        let mut template = Some(req);
+        let mut request = req;
         let mut resend = 0u32;
         loop {
-            extensions.insert(ResendCount(resend));
-            #[cfg(feature = "tracing")]
             if resend > 0 {
+                // Absent on the first attempt, as OpenTelemetry leaves
+                // `http.request.resend_count` unset there; skipping it keeps
+                // the common path free of allocation.
+                extensions.insert(ResendCount(resend));
+                #[cfg(feature = "tracing")]
                 tracing::Span::current().record("http.request.resend_count", resend);
             }
             // Keep a copy for the next attempt only while one may follow.
-            let request = match template.take() {
-                Some(original) if resend < max_retries => match original.try_clone() {
-                    Some(copy) => {
-                        template = Some(original);
-                        copy
-                    }
-                    None => original,
-                },
-                Some(original) => original,
-                None => unreachable!("a retry is only decided while a copy is kept"),
+            let spare = if resend < max_retries {
+                request.try_clone()
+            } else {
+                None
             };
 
             let attempt = match next.clone().run(request, extensions).await {
@@ -458,13 +459,17 @@ impl ErrorMiddleware {
                 idempotent,
                 resend,
                 max_retries,
-                can_resend: template.is_some(),
+                spare,
                 retry_after,
                 elapsed: start.elapsed(),
                 rng: &mut rng,
             });
             match decision {
-                Decision::Retry { delay, withdrawal } => {
+                Decision::Retry {
+                    delay,
+                    withdrawal,
+                    next_request,
+                } => {
                     event!(
                         attempt = resend + 1,
                         http.request.resend_count = resend,
@@ -479,6 +484,7 @@ impl ErrorMiddleware {
                     tokio::time::sleep(delay).await;
                     waited += delay;
                     resend += 1;
+                    request = next_request;
                 }
                 Decision::Stop(stop) => {
                     event!(
@@ -535,9 +541,9 @@ impl ErrorMiddleware {
         if d.resend >= d.max_retries {
             return Decision::Stop(StopReason::RetriesExhausted);
         }
-        if !d.can_resend {
+        let Some(next_request) = d.spare else {
             return Decision::Stop(StopReason::BodyNotCloneable);
-        }
+        };
         if d.retry_after
             .is_some_and(|hint| hint > config.retry_after_ceiling)
         {
@@ -568,7 +574,11 @@ impl ErrorMiddleware {
             }
             None => None,
         };
-        Decision::Retry { delay, withdrawal }
+        Decision::Retry {
+            delay,
+            withdrawal,
+            next_request,
+        }
     }
 }
 
@@ -577,7 +587,8 @@ struct Decide<'a> {
     idempotent: bool,
     resend: u32,
     max_retries: u32,
-    can_resend: bool,
+    /// A copy of the request for the next attempt, if one could be made.
+    spare: Option<Request>,
     retry_after: Option<Duration>,
     elapsed: Duration,
     rng: &'a mut fastrand::Rng,

@@ -90,10 +90,13 @@ pub struct NoRetry;
 pub struct Idempotent(pub bool);
 
 /// The number of times the current request has been sent again, as
-/// OpenTelemetry's `http.request.resend_count`: 0 on the first attempt.
+/// OpenTelemetry's `http.request.resend_count`.
 ///
 /// The middleware inserts it into the request's extensions before each
-/// attempt, so a tracing middleware placed after (inside) it can record it.
+/// retry (1 before the first retry, 2 before the second, ...), so a tracing
+/// middleware placed after (inside) it can record it. It is absent on the
+/// first attempt, where OpenTelemetry leaves the attribute unset: read a
+/// missing `ResendCount` as 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResendCount(pub u32);
 
