@@ -451,3 +451,35 @@ async fn a_transport_failure_is_traced_with_its_kind() {
     assert_eq!(field(events[3], "attempts"), Some("4"));
     assert_eq!(field(events[3], "stop_reason"), Some("retries_exhausted"));
 }
+
+#[test]
+fn new_equals_default_and_the_builder_defaults() {
+    fn contract<T: Clone + std::fmt::Debug + Default + reqwest_middleware::Middleware>() {}
+    contract::<huaweicloud_errors::ErrorMiddleware>();
+
+    let new = format!("{:?}", huaweicloud_errors::ErrorMiddleware::new());
+    assert_eq!(
+        new,
+        format!("{:?}", huaweicloud_errors::ErrorMiddleware::default())
+    );
+    assert_eq!(
+        new,
+        format!(
+            "{:?}",
+            huaweicloud_errors::ErrorMiddleware::builder().build()
+        )
+    );
+    for setting in [
+        "max_retries: 3",
+        "initial_backoff: 200ms",
+        "max_backoff: 20s",
+        "throttle_backoff: 2s",
+        "retry_after_ceiling: 20s",
+        "max_elapsed: Some(30s)",
+        "body_limit: 65536",
+        "body_read_timeout: Some(10s)",
+        "available: 1000",
+    ] {
+        assert!(new.contains(setting), "{setting} missing from {new}");
+    }
+}
