@@ -15,6 +15,8 @@
 //! ```
 //!
 //! `FUZZ_SEED` picks another sequence of cases; a failure prints the input.
+//! The same command runs `decode_time_grows_linearly`, which times
+//! adversarial shapes at 64 KiB and 1 MiB.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -778,4 +780,49 @@ fn retry_after_long() {
         check_retry_after(value, SystemTime::now()).ok();
     });
     findings.assert_clean("retry-after");
+}
+
+/// Adversarial shapes at 64 KiB and at 1 MiB: sixteen times the bytes must
+/// cost well under 256 times the time (what quadratic work would cost).
+#[test]
+#[ignore = "timing: run with --release"]
+fn decode_time_grows_linearly() {
+    let shapes: [(&str, &[u8]); 14] = [
+        ("unclosed tags", b"<a "),
+        ("script openers", b"<script>"),
+        ("comment openers", b"<!--"),
+        ("entities", b"&amp;&"),
+        ("quotes", b"\""),
+        ("keys without values", br#""error_code" "#),
+        ("key value pairs", br#""error_code":"x","#),
+        ("unclosed objects", br#"{"a":"#),
+        ("error chain", br#"{"error":"#),
+        ("arrays", b"["),
+        ("escapes", br#""\"\\"#),
+        (
+            "details",
+            br#"{"details":[{"code":"D","message":"m"}],"a":"#,
+        ),
+        ("numbers", br#""code":1234567890,"#),
+        ("invalid utf-8", b"\xff\xfe<"),
+    ];
+    let time = |body: &[u8]| {
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let err = ApiError::from_parts(StatusCode::BAD_GATEWAY, &HeaderMap::new(), body);
+                std::hint::black_box(err);
+                t.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    for (name, unit) in shapes {
+        let body = |len: usize| unit.repeat(len / unit.len());
+        let small = time(&body(64 * 1024));
+        let large = time(&body(1024 * 1024));
+        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
+        println!("{name}: 64 KiB {small:.2?}, 1 MiB {large:.2?} (x{ratio:.1})");
+        assert!(ratio < 64.0, "{name}: x{ratio:.1} for 16 times the bytes");
+    }
 }
