@@ -342,3 +342,53 @@ async fn dropping_a_call_during_its_backoff_gives_its_tokens_back() {
     assert_eq!(server.call("timed-out").len(), 1);
     assert_eq!(server.attempts(), 2);
 }
+
+#[tokio::test]
+async fn a_call_dropped_while_its_retry_is_in_flight_leaves_the_retry_paid_for() {
+    // An overloaded service: the first attempt fails fast, retries hang.
+    let server = FaultServer::start(|head| match head.attempt {
+        0 => Fault::Unavailable,
+        _ => Fault::Stall,
+    })
+    .await;
+    let url = server.url("/v5/agencies");
+    let budget = RetryBudget::new().with_capacity(30);
+    let client = client(fast().max_retries(3).retry_budget(budget.clone()).build());
+
+    // Callers give up after 100 ms, while the retries hang; two waves of ten.
+    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+    for wave in 0..2 {
+        let calls = futures::stream::iter(wave * 10..wave * 10 + 10)
+            .map(|i| {
+                let (client, url) = (&client, &url);
+                async move {
+                    let id = i.to_string();
+                    let call = call(client, Method::GET, url, &id);
+                    tokio::time::timeout(Duration::from_millis(100), call)
+                        .await
+                        .ok()
+                }
+            })
+            .buffer_unordered(10);
+        outcomes.extend(calls.collect::<Vec<_>>().await);
+    }
+
+    // The retries reached the server, so they stay paid for: three of them
+    // empty the bucket, and every other call fails at once, in the second
+    // wave too.
+    assert_eq!(server.attempts(), 20 + 3);
+    assert_eq!(budget.available(), 0);
+    assert_eq!(outcomes.iter().filter(|o| o.is_none()).count(), 3);
+    let held_back = Outcome::Api {
+        status: 503,
+        attempts: 1,
+        stop: Some(StopReason::BudgetExhausted),
+    };
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Some(held_back.clone()))
+            .count(),
+        17
+    );
+}
