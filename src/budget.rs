@@ -13,8 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// (twice that after a timeout, which costs the service the most); each call
 /// that succeeds at its first attempt puts
 /// [`success_deposit`](RetryBudget::with_success_deposit) back, up to the
-/// capacity; a retry that succeeds gives its cost back. When the bucket cannot
-/// pay for a retry, the error is returned at once with
+/// capacity; a retry that succeeds gives its cost back, and so does a call
+/// dropped while it waits to retry (the retry was never sent). A retry that
+/// was sent and failed, or whose call was dropped while it was in flight,
+/// stays paid for: it reached the service. When the bucket cannot pay for a
+/// retry, the error is returned at once with
 /// [`StopReason::BudgetExhausted`](crate::StopReason::BudgetExhausted). First
 /// attempts are never held back.
 ///
@@ -158,9 +161,9 @@ impl fmt::Debug for RetryBudget {
     }
 }
 
-/// Tokens taken for one retry. Dropped unspent (the call was cancelled during
-/// the backoff, or the retry succeeded), they go back to the bucket;
-/// [`Withdrawal::spend`] keeps them out.
+/// Tokens taken for a retry that has not been sent yet. Dropped (the call was
+/// cancelled during the backoff), they go back to the bucket;
+/// [`Withdrawal::send`] keeps them out while the retry is sent.
 #[derive(Debug)]
 pub(crate) struct Withdrawal {
     budget: RetryBudget,
@@ -168,14 +171,36 @@ pub(crate) struct Withdrawal {
 }
 
 impl Withdrawal {
-    /// The retry failed: the tokens stay spent.
-    pub(crate) fn spend(mut self) {
-        self.amount = 0;
+    /// The retry is about to be sent: from now on the tokens stay spent,
+    /// whether the retry fails or the call is dropped while it is in flight
+    /// (it has reached the server either way), unless it succeeds.
+    pub(crate) fn send(mut self) -> Sent {
+        let amount = std::mem::take(&mut self.amount);
+        Sent {
+            budget: self.budget.clone(),
+            amount,
+        }
     }
 }
 
 impl Drop for Withdrawal {
     fn drop(&mut self) {
+        self.budget.put_back(self.amount);
+    }
+}
+
+/// Tokens paid for a retry that was sent. Dropped, they stay spent;
+/// [`Sent::refund`] gives them back when the retry succeeded.
+#[derive(Debug)]
+#[must_use = "dropping it keeps the tokens spent; refund it when the retry succeeded"]
+pub(crate) struct Sent {
+    budget: RetryBudget,
+    amount: u32,
+}
+
+impl Sent {
+    /// The retry succeeded: its tokens go back to the bucket.
+    pub(crate) fn refund(self) {
         self.budget.put_back(self.amount);
     }
 }
@@ -189,14 +214,14 @@ mod tests {
         let budget = RetryBudget::new();
         let spent = std::iter::from_fn(|| budget.withdraw(false))
             .take(1_000)
-            .map(Withdrawal::spend)
+            .map(Withdrawal::send)
             .count();
         assert_eq!(spent, 100);
         assert_eq!(budget.available(), 0);
     }
 
     #[test]
-    fn timeouts_cost_double_and_unspent_withdrawals_come_back() {
+    fn timeouts_cost_double_and_unsent_withdrawals_come_back() {
         let budget = RetryBudget::new().with_capacity(50);
         let w = budget.withdraw(true).unwrap();
         assert_eq!(budget.available(), 30);
@@ -205,9 +230,18 @@ mod tests {
     }
 
     #[test]
+    fn sent_retries_stay_spent_unless_refunded() {
+        let budget = RetryBudget::new().with_capacity(50);
+        drop(budget.withdraw(false).unwrap().send());
+        assert_eq!(budget.available(), 40);
+        budget.withdraw(false).unwrap().send().refund();
+        assert_eq!(budget.available(), 40);
+    }
+
+    #[test]
     fn successes_refill_up_to_the_capacity() {
         let budget = RetryBudget::new().with_capacity(20);
-        budget.withdraw(false).unwrap().spend();
+        drop(budget.withdraw(false).unwrap().send());
         assert_eq!(budget.available(), 10);
         for _ in 0..9 {
             budget.deposit_success();
@@ -222,7 +256,7 @@ mod tests {
     fn clones_share_one_bucket() {
         let a = RetryBudget::new().with_capacity(10);
         let b = a.clone();
-        a.withdraw(false).unwrap().spend();
+        drop(a.withdraw(false).unwrap().send());
         assert!(b.withdraw(false).is_none());
     }
 }

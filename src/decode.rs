@@ -49,7 +49,7 @@ const DETAILS_KEY: &str = "details";
 /// What [`decode`] found in an error response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Decoded {
-    /// Wire code as found, trimmed; a numeric code rendered in decimal (`"401"`).
+    /// Wire code as found, trimmed; an integer code rendered in decimal (`"401"`).
     pub(crate) code: Option<String>,
     /// `error_msg` as sent (bounded), or a readable excerpt of a non-JSON body; `""` when nothing.
     pub(crate) message: String,
@@ -119,11 +119,11 @@ impl<'a> Field<'a> {
         }
     }
 
-    /// A code: a non-blank string (trimmed) or a number in decimal, bounded.
+    /// A code: a non-blank string (trimmed), bounded, or an integer in decimal.
     fn code(self) -> Option<String> {
         match self {
             Field::Str(s) => nonblank(s.trim()).map(|s| bounded(s, MAX_FIELD_LEN)),
-            Field::Num(n) => Some(bounded(&n.to_string(), MAX_FIELD_LEN)),
+            Field::Num(n) => integer_code(n),
         }
     }
 
@@ -142,6 +142,33 @@ impl<'a> Field<'a> {
             Field::Num(_) => None,
         }
     }
+}
+
+/// A number's value in decimal when it is an integer that `serde_json` holds exactly: an `i64`
+/// or a `u64`, or a float with an integer value within ±2^53 (`401.0`, `-0`). Anything else is
+/// no code: serde_json reads larger integers as floats, and their digits would not be the
+/// body's (`123456789012345678901234` would become `1.2345678901234568e23`).
+fn integer_code(n: &Number) -> Option<String> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if let Some(i) = n.as_i64() {
+        return Some(i.to_string());
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(u.to_string());
+    }
+    let f = n.as_f64()?;
+    // An integer within ±2^53 converts exactly.
+    (f.fract() == 0.0 && f.abs() <= EXACT).then(|| (f as i64).to_string())
+}
+
+/// An integer literal found by the salvage scanner, as [`integer_code`] renders it.
+fn integer_literal(digits: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(digits).ok()?;
+    let number = match text.parse::<i64>() {
+        Ok(i) => Number::from(i),
+        Err(_) => Number::from(text.parse::<u64>().ok()?),
+    };
+    integer_code(&number)
 }
 
 fn nonblank(s: &str) -> Option<&str> {
@@ -473,9 +500,8 @@ impl Salvaged {
                             );
                             if let Some(slot) = slot.filter(|&s| s < SALVAGE_NUMERIC_KEYS) {
                                 let number = body.get(start..end).unwrap_or_default();
-                                if complete && slots[slot].is_none() && number != b"-" {
-                                    slots[slot] =
-                                        std::str::from_utf8(number).ok().map(str::to_owned);
+                                if complete && slots[slot].is_none() {
+                                    slots[slot] = integer_literal(number);
                                 }
                             }
                             i = end;
@@ -750,6 +776,28 @@ mod tests {
         let decoded = dec(&body);
         assert_eq!(decoded.details.len(), MAX_DETAILS);
         assert_eq!(decoded.details[15], detail("C.15", "m15"));
+    }
+
+    #[test]
+    fn numeric_codes_are_integers_in_decimal() {
+        assert_eq!(dec(r#"{"error":{"code":401.0}}"#).code, owned("401"));
+        assert_eq!(dec(r#"{"error":{"code":-0}}"#).code, owned("0"));
+        assert_eq!(
+            dec(r#"{"error_code":18446744073709551615}"#).code,
+            owned("18446744073709551615")
+        );
+        // Beyond u64 serde_json keeps only a float's digits: no code rather than wrong digits,
+        // and the same whether or not the body is complete.
+        for body in [
+            r#"{"error_code":123456789012345678901234,"error_msg":"m"}"#,
+            r#"{"error_code":123456789012345678901234,"error_msg":"m""#,
+            r#"{"error_code":4.5,"error_msg":"m"}"#,
+        ] {
+            let decoded = dec(body);
+            assert_eq!(decoded.code, None, "{body}");
+            assert_eq!(decoded.message, "m", "{body}");
+        }
+        assert_eq!(dec(r#"{"error":{"code":-0,"message":"m""#).code, owned("0"));
     }
 
     #[test]

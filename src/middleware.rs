@@ -10,7 +10,7 @@ use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
-use crate::budget::{RetryBudget, Withdrawal};
+use crate::budget::{RetryBudget, Sent, Withdrawal};
 use crate::error::RetryInfo;
 use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
 use crate::{
@@ -390,6 +390,8 @@ impl ErrorMiddleware {
             .jitter_seed
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let mut waited = Duration::ZERO;
+        // Tokens for the retry being waited for: dropped with the call during
+        // the backoff, they go back to the bucket.
         let mut held: Option<Withdrawal> = None;
         let mut request = req;
         let mut resend = 0u32;
@@ -409,11 +411,15 @@ impl ErrorMiddleware {
                 None
             };
 
+            // From here the retry reaches the server: its tokens stay spent
+            // (even if the call is dropped while it is in flight) unless it
+            // succeeds.
+            let paid = held.take().map(Withdrawal::send);
             let attempt = match next.clone().run(request, extensions).await {
                 Ok(response) => {
                     let status = response.status();
                     if status.as_u16() < 400 || config.pass_through.contains(status) {
-                        self.record_success(resend, held.take());
+                        self.record_success(resend, paid);
                         let mut response = response;
                         if resend > 0 {
                             // Only retried calls pay for the insertion.
@@ -445,9 +451,8 @@ impl ErrorMiddleware {
                 // Another middleware's own error: not ours to retry.
                 Err(other) => return Err(other),
             };
-            if let Some(spent) = held.take() {
-                spent.spend();
-            }
+            // The retry failed: its tokens stay spent.
+            drop(paid);
 
             let failure = failure_of(&attempt);
             let retry_after = match &attempt {
@@ -515,10 +520,12 @@ impl ErrorMiddleware {
         }
     }
 
-    fn record_success(&self, resend: u32, held: Option<Withdrawal>) {
-        // A retry that succeeds gives its tokens back (dropping `held`); a
-        // first-attempt success adds to the bucket.
-        drop(held);
+    fn record_success(&self, resend: u32, paid: Option<Sent>) {
+        // A retry that succeeds gives its tokens back; a first-attempt
+        // success adds to the bucket.
+        if let Some(paid) = paid {
+            paid.refund();
+        }
         if resend == 0 {
             if let Some(budget) = &self.config.budget {
                 budget.deposit_success();

@@ -5,6 +5,7 @@ mod budget;
 mod catalogue;
 mod deadlines;
 mod decode;
+mod fault_server;
 mod fuzz;
 mod middleware;
 mod per_code;
