@@ -96,7 +96,7 @@ impl Default for Config {
             assume_idempotent: false,
             classifier: Arc::new(DefaultClassifier),
             jitter_seed: None,
-            budget: Some(RetryBudget::new()),
+            budget: None,
         }
     }
 }
@@ -111,6 +111,7 @@ impl ErrorMiddleware {
     pub fn builder() -> ErrorMiddlewareBuilder {
         ErrorMiddlewareBuilder {
             config: Config::default(),
+            budget: BudgetSetting::OwnBucket,
         }
     }
 
@@ -171,6 +172,17 @@ impl fmt::Debug for Config {
 #[must_use]
 pub struct ErrorMiddlewareBuilder {
     config: Config,
+    budget: BudgetSetting,
+}
+
+/// The budget a builder gives the middlewares it builds.
+#[derive(Debug, Clone)]
+enum BudgetSetting {
+    /// A new bucket for each middleware built (clones of a builder do not
+    /// share one by accident).
+    OwnBucket,
+    Shared(RetryBudget),
+    Off,
 }
 
 impl ErrorMiddlewareBuilder {
@@ -262,20 +274,26 @@ impl ErrorMiddlewareBuilder {
 
     /// Draws retries from `budget`, which may be shared with other middlewares.
     pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
-        self.config.budget = Some(budget);
+        self.budget = BudgetSetting::Shared(budget);
         self
     }
 
     /// Retries without a budget: only `max_retries` and the time limit bound them.
     pub fn without_retry_budget(mut self) -> Self {
-        self.config.budget = None;
+        self.budget = BudgetSetting::Off;
         self
     }
 
     /// The middleware.
     pub fn build(self) -> ErrorMiddleware {
+        let mut config = self.config;
+        config.budget = match self.budget {
+            BudgetSetting::OwnBucket => Some(RetryBudget::new()),
+            BudgetSetting::Shared(budget) => Some(budget),
+            BudgetSetting::Off => None,
+        };
         ErrorMiddleware {
-            config: Arc::new(self.config),
+            config: Arc::new(config),
         }
     }
 }

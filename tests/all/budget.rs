@@ -392,3 +392,42 @@ async fn a_call_dropped_while_its_retry_is_in_flight_leaves_the_retry_paid_for()
         17
     );
 }
+
+#[tokio::test]
+async fn each_middleware_built_gets_its_own_default_bucket() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let builder = ErrorMiddleware::builder()
+        .max_retries(1_000)
+        .max_elapsed(None)
+        .initial_backoff(Duration::ZERO)
+        .max_backoff(Duration::ZERO);
+    let a = builder.clone().build();
+    let b = builder.build();
+
+    // One call drains a's bucket (100 retries of 10 tokens)...
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(a.clone())
+        .build();
+    let err = client.get(server.uri()).send().await.unwrap_err();
+    let err = huaweicloud_errors::ApiError::from_error(&err).unwrap();
+    assert_eq!(err.attempts(), 101);
+    assert_eq!(err.stop_reason(), Some(StopReason::BudgetExhausted));
+    assert_eq!(a.retry_budget().unwrap().available(), 0);
+    // ...and leaves b's alone: clones of a builder do not share a bucket
+    // unless given one.
+    assert_eq!(b.retry_budget().unwrap().available(), 1_000);
+    assert!(
+        ErrorMiddleware::builder()
+            .without_retry_budget()
+            .build()
+            .retry_budget()
+            .is_none()
+    );
+}
