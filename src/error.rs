@@ -375,11 +375,16 @@ impl ApiError {
 /// The URL as errors show it: no user info, no query, no fragment.
 pub(crate) fn sanitized_url(url: &reqwest::Url) -> String {
     let mut url = url.clone();
+    sanitize_url(&mut url);
+    url.into()
+}
+
+/// Removes the user info, the query and the fragment of `url`.
+pub(crate) fn sanitize_url(url: &mut reqwest::Url) {
     let _ = url.set_username("");
     let _ = url.set_password(None);
     url.set_query(None);
     url.set_fragment(None);
-    url.into()
 }
 
 /// Whether `c` could break a log line or reorder what a reader sees:

@@ -11,7 +11,7 @@ use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
 use crate::budget::{RetryBudget, Withdrawal};
-use crate::error::RetryInfo;
+use crate::error::{RetryInfo, sanitize_url};
 use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
 use crate::{
     ApiError, Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier, ErrorClass, Idempotent,
@@ -28,8 +28,9 @@ use crate::{
 ///
 /// | failure | retried for |
 /// | --- | --- |
-/// | concurrent modification (PAP5.0006, AccessAnalyzer.1005), preview not ready (AccessAnalyzer.1019) | every method: the service rejected the change |
+/// | concurrent modification (PAP5.0006, AccessAnalyzer.1005), preview not ready (AccessAnalyzer.1019), with a 4xx status | every method: the service rejected the change |
 /// | throttling (429, APIGW.0308) | every method, after a longer first wait (2 to 5 s) |
+/// | any of these codes with a 5xx status | idempotent calls only: a 5xx proves nothing about the write |
 /// | 5xx answers, timeouts, connections broken after sending | idempotent calls only (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or declared with [`Idempotent`]) |
 /// | connect failures (nothing was sent) | every method |
 /// | user-fixable and permission errors, and any 401 | never |
@@ -351,9 +352,9 @@ enum Decision {
 }
 
 macro_rules! event {
-    ($($arg:tt)*) => {
+    ($level:ident, $($arg:tt)*) => {
         #[cfg(feature = "tracing")]
-        tracing::warn!($($arg)*);
+        tracing::event!(tracing::Level::$level, $($arg)*);
     };
 }
 
@@ -494,6 +495,7 @@ impl ErrorMiddleware {
                     next_request,
                 } => {
                     event!(
+                        WARN,
                         attempt = resend + 1,
                         http.request.resend_count = resend,
                         status = attempt_status(&attempt),
@@ -510,16 +512,28 @@ impl ErrorMiddleware {
                     request = next_request;
                 }
                 Decision::Stop(stop) => {
-                    event!(
-                        attempts = resend + 1,
-                        status = attempt_status(&attempt),
-                        code = attempt_code(&attempt),
-                        class = attempt_class(&attempt),
-                        request_id = attempt_request_id(&attempt),
-                        waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                        stop_reason = stop.as_str(),
-                        "huaweicloud call failed; giving up"
-                    );
+                    macro_rules! gave_up {
+                        ($level:ident) => {
+                            event!(
+                                $level,
+                                attempts = resend + 1,
+                                status = attempt_status(&attempt),
+                                code = attempt_code(&attempt),
+                                class = attempt_class(&attempt),
+                                request_id = attempt_request_id(&attempt),
+                                waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                                stop_reason = stop.as_str(),
+                                "huaweicloud call failed; giving up"
+                            )
+                        };
+                    }
+                    // A 404 or 409 the caller expects is no warning; giving
+                    // up on a transient failure is.
+                    if failure.retry_rule() == RetryRule::Never {
+                        gave_up!(DEBUG);
+                    } else {
+                        gave_up!(WARN);
+                    }
                     return Err(match attempt {
                         Attempt::Answer(mut err) => {
                             err.set_retry(RetryInfo {
@@ -531,7 +545,14 @@ impl ErrorMiddleware {
                             err.set_method(method);
                             err.into()
                         }
-                        Attempt::Transport(err) => err.into(),
+                        Attempt::Transport(mut err) => {
+                            // reqwest shows the whole URL; keep the query
+                            // and user info out of it, as ApiError does.
+                            if let Some(url) = err.url_mut() {
+                                sanitize_url(url);
+                            }
+                            err.into()
+                        }
                     });
                 }
             }
@@ -623,6 +644,7 @@ fn failure_of(attempt: &Attempt) -> Failure {
             reason: err.reason(),
             authentication: err.status() == StatusCode::UNAUTHORIZED
                 || err.reason() == Reason::Authentication,
+            client_error: err.status().is_client_error(),
         },
         Attempt::Transport(err) if err.is_connect() => Failure::Connect,
         Attempt::Transport(err) if err.is_timeout() => Failure::AfterSend { timeout: true },

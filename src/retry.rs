@@ -137,6 +137,10 @@ pub(crate) enum Failure {
         retryable: bool,
         reason: Reason,
         authentication: bool,
+        /// A 4xx status: the server answered about the request itself. Only
+        /// then does a "rejected" reason prove the request had no effect; a
+        /// 5xx carrying PAP5.0006 may have done half its work.
+        client_error: bool,
     },
     /// The connection could not be made: nothing was sent.
     Connect,
@@ -157,7 +161,11 @@ impl Failure {
             Failure::Answer {
                 retryable: false, ..
             } => RetryRule::Never,
-            Failure::Answer { reason, .. } if reason.proves_rejection() => RetryRule::AnyMethod,
+            Failure::Answer {
+                reason,
+                client_error: true,
+                ..
+            } if reason.proves_rejection() => RetryRule::AnyMethod,
             Failure::Answer { .. } => RetryRule::IdempotentOnly,
             Failure::Connect => RetryRule::AnyMethod,
             Failure::AfterSend { .. } => RetryRule::IdempotentOnly,
@@ -308,6 +316,7 @@ mod tests {
             retryable,
             reason,
             authentication,
+            client_error: true,
         };
         assert_eq!(
             answer(true, Reason::ConcurrentModification, false).retry_rule(),
@@ -330,6 +339,14 @@ mod tests {
             answer(false, Reason::NotFound, false).retry_rule(),
             RetryRule::Never
         );
+        // A "rejected" code on a 5xx proves nothing: idempotent calls only.
+        let on_5xx = Failure::Answer {
+            retryable: true,
+            reason: Reason::ConcurrentModification,
+            authentication: false,
+            client_error: false,
+        };
+        assert_eq!(on_5xx.retry_rule(), RetryRule::IdempotentOnly);
         assert_eq!(Failure::Connect.retry_rule(), RetryRule::AnyMethod);
         assert_eq!(
             Failure::AfterSend { timeout: true }.retry_rule(),

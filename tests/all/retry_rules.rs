@@ -72,6 +72,29 @@ async fn concurrent_modification_is_retried_for_every_method() {
 }
 
 #[tokio::test]
+async fn a_rejection_code_on_a_5xx_is_retried_only_for_idempotent_methods() {
+    // A 5xx proves nothing about the write, whatever code its body carries:
+    // a POST that met it may have taken effect.
+    let server = MockServer::start().await;
+    let client = client(builder().without_retry_budget().build());
+    for code in ["PAP5.0006", "AccessAnalyzer.1005", "APIGW.0308"] {
+        let route = format!("/5xx/{code}");
+        mount(&server, &Method::POST, &route, answer(500, code), 1).await;
+        mount(&server, &Method::PUT, &route, answer(500, code), 4).await;
+        let err = send_err(client.post(format!("{}{route}", server.uri()))).await;
+        assert_eq!(api(&err).attempts(), 1, "{code}");
+        assert_eq!(
+            api(&err).stop_reason(),
+            Some(StopReason::NotIdempotent),
+            "{code}"
+        );
+        let err = send_err(client.put(format!("{}{route}", server.uri()))).await;
+        assert_eq!(api(&err).attempts(), 4, "{code}");
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn throttling_is_retried_for_every_method() {
     let server = MockServer::start().await;
     let client = client(builder().without_retry_budget().build());

@@ -203,3 +203,24 @@ async fn request_credentials_never_appear_in_tracing_events() {
     // Every event captured, at every level and from every crate.
     assert_no_secret("the tracing events", &text);
 }
+
+#[tokio::test]
+async fn transport_errors_drop_the_query_and_user_info_too() {
+    // Connect failures stay reqwest errors (so is_connect() works), whose
+    // Display and Debug show the URL: the middleware strips it first.
+    let url = crate::support::closed_port_url("/v5/agencies").await;
+    let url = url.replacen("http://", &format!("http://{USER}:{PASSWORD}@"), 1);
+    let client = client(builder().max_retries(1).build());
+    let err = client
+        .get(format!("{url}?marker={QUERY}"))
+        .header("X-Auth-Token", TOKEN)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert!(ApiError::from_error(&err).is_none());
+    assert_no_secret("Display", &err.to_string());
+    assert_no_secret("Debug", &format!("{err:?}"));
+    let shown = err.url().expect("the error keeps the URL").as_str();
+    assert!(shown.ends_with("/v5/agencies"), "{shown}");
+}

@@ -275,28 +275,7 @@ pub(crate) async fn closed_port_url(path: &str) -> String {
 /// `at` as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form of
 /// `Retry-After` dates.
 pub(crate) fn http_date(at: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = at.duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let days = secs / 86_400;
-    let (hour, minute, second) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} {hour:02}:{minute:02}:{second:02} GMT",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize]
-    )
+    httpdate::fmt_http_date(at)
 }
 
 /// Everything a fmt subscriber wrote while it was the thread's default.
