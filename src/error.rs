@@ -1,6 +1,7 @@
 //! [`ApiError`]: one typed error for every Huawei Cloud error answer.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -14,6 +15,9 @@ use crate::{
 
 /// How much of an error body [`ApiError::from_response`] reads by default: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// How long [`ApiError::from_response`] reads an error body, by default: 10 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest [`ApiError::message`] kept, in bytes: 1,024. A longer message
 /// is cut at a character boundary and ends with `…[truncated]`.
@@ -57,10 +61,12 @@ const REQUEST_ID_HEADER: &str = "x-request-id";
 ///     "403 Forbidden: PAP5.0001: access denied: iam:agencies:create (request id 5c1e)"
 /// );
 /// ```
+#[derive(Clone)]
 pub struct ApiError {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     status: StatusCode,
     code: Option<ErrorCode>,
@@ -70,7 +76,7 @@ struct Inner {
     details: Vec<ErrorDetail>,
     classification: Classification,
     body_truncated: bool,
-    body_error: Option<reqwest::Error>,
+    body_error: Option<Arc<reqwest::Error>>,
     retry: RetryInfo,
     method: Option<reqwest::Method>,
     url: Option<String>,
@@ -188,14 +194,21 @@ impl ApiError {
     }
 
     /// Reads and decodes an error response: at most [`DEFAULT_BODY_LIMIT`]
-    /// bytes of its body are read (the rest is dropped unread), then as
-    /// [`ApiError::from_parts`]. A body cut short by the network still gives
-    /// an error, with the transfer error as its [`source`](std::error::Error::source).
+    /// bytes of its body, for at most [`DEFAULT_BODY_READ_TIMEOUT`] (the rest
+    /// is dropped unread), then as [`ApiError::from_parts`]. A body cut short
+    /// by the network still gives an error, with the transfer error as its
+    /// [`source`](std::error::Error::source).
     ///
     /// Meant for error answers; for a response of any status it decodes
     /// whatever the body holds.
     pub async fn from_response(response: reqwest::Response) -> ApiError {
-        ApiError::read(response, DEFAULT_BODY_LIMIT, None, &DefaultClassifier).await
+        ApiError::read(
+            response,
+            DEFAULT_BODY_LIMIT,
+            Some(DEFAULT_BODY_READ_TIMEOUT),
+            &DefaultClassifier,
+        )
+        .await
     }
 
     pub(crate) async fn read(
@@ -215,7 +228,7 @@ impl ApiError {
         let capped = read_capped(response, body_limit, deadline).await;
         let mut err = ApiError::decode_with(status, &headers_kept, &capped.bytes, classifier);
         err.inner.body_truncated = capped.truncated || capped.timed_out;
-        err.inner.body_error = capped.error;
+        err.inner.body_error = capped.error.map(Arc::new);
         err.inner.url = Some(url);
         err
     }
@@ -470,7 +483,7 @@ impl std::error::Error for ApiError {
         self.inner
             .body_error
             .as_ref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+            .map(|e| &**e as &(dyn std::error::Error + 'static))
     }
 }
 

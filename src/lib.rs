@@ -65,10 +65,15 @@
 //!     .build()
 //! ```
 //!
-//! Before each attempt the middleware puts [`ResendCount`] in the request's
-//! extensions, where a layer inside it can read OpenTelemetry's
-//! `http.request.resend_count`; a response that needed retries carries
-//! [`RetryStats`].
+//! Before each retry the middleware puts [`ResendCount`] in the
+//! reqwest-middleware extensions passed down the chain, where a layer inside
+//! it can read OpenTelemetry's `http.request.resend_count` (absent on the
+//! first attempt, which counts as 0); a response that needed retries carries
+//! [`RetryStats`] in its own extensions.
+//!
+//! A transport error (connect, timeout, reset) is returned as the
+//! `reqwest::Error` it is, so it carries no attempt count: the tracing events
+//! say how many attempts it took.
 //!
 //! # Compared with reqwest-retry
 //!
@@ -108,7 +113,9 @@ pub use class::{
     Classification, Classifier, DefaultClassifier, ErrorClass, Reason, Rules,
     default_classification, status_classification,
 };
-pub use error::{ApiError, DEFAULT_BODY_LIMIT, ErrorDetail, MAX_MESSAGE_LEN};
+pub use error::{
+    ApiError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, ErrorDetail, MAX_MESSAGE_LEN,
+};
 pub use middleware::{ErrorMiddleware, ErrorMiddlewareBuilder};
 pub use retry::{
     Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats, StopReason, parse_retry_after,

@@ -46,7 +46,7 @@ use crate::{
 /// | [`retry_after_ceiling`](ErrorMiddlewareBuilder::retry_after_ceiling) | 20 s |
 /// | [`max_elapsed`](ErrorMiddlewareBuilder::max_elapsed) | 30 s |
 /// | [`body_limit`](ErrorMiddlewareBuilder::body_limit) | 64 KiB |
-/// | [`body_read_timeout`](ErrorMiddlewareBuilder::body_read_timeout) | 10 s |
+/// | [`body_read_timeout`](ErrorMiddlewareBuilder::body_read_timeout) | 10 s ([`DEFAULT_BODY_READ_TIMEOUT`](crate::DEFAULT_BODY_READ_TIMEOUT)) |
 /// | [`retry_budget`](ErrorMiddlewareBuilder::retry_budget) | [`RetryBudget::new()`], one per middleware |
 ///
 /// # Examples
@@ -92,7 +92,7 @@ impl Default for Config {
             retry_after_ceiling: Duration::from_secs(20),
             max_elapsed: Some(Duration::from_secs(30)),
             body_limit: DEFAULT_BODY_LIMIT,
-            body_read_timeout: Some(Duration::from_secs(10)),
+            body_read_timeout: Some(crate::DEFAULT_BODY_READ_TIMEOUT),
             pass_through: StatusSet::EMPTY,
             assume_idempotent: false,
             classifier: Arc::new(DefaultClassifier),
@@ -266,8 +266,9 @@ impl ErrorMiddlewareBuilder {
         self
     }
 
-    /// Draws the jitter from a generator seeded with `seed` (for each call),
-    /// so that waits are reproducible in tests.
+    /// Draws the jitter from a generator seeded with `seed` afresh for each
+    /// call, so that waits are reproducible in tests. Not for production:
+    /// every call then waits the same, which is what jitter exists to avoid.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.config.jitter_seed = Some(seed);
         self
@@ -507,7 +508,7 @@ impl ErrorMiddleware {
                     );
                     held = withdrawal;
                     tokio::time::sleep(delay).await;
-                    waited += delay;
+                    waited = waited.saturating_add(delay);
                     resend += 1;
                     request = next_request;
                 }

@@ -968,3 +968,15 @@ proptest! {
         let _ = err.template_values();
     }
 }
+
+#[test]
+fn api_error_is_clone() {
+    let err = ApiError::from_parts(
+        StatusCode::CONFLICT,
+        &HeaderMap::new(),
+        br#"{"error_code":"PAP5.0006","error_msg":"concurrent modification","request_id":"r1"}"#,
+    );
+    let copy = err.clone();
+    assert_eq!(copy.to_string(), err.to_string());
+    assert_eq!(copy.code(), Some(&ErrorCode::ConcurrentModification));
+}
