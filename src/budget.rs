@@ -241,7 +241,7 @@ mod tests {
     fn clones_share_one_bucket() {
         let a = RetryBudget::new().with_capacity(10);
         let b = a.clone();
-        a.withdraw(false).unwrap().send();
+        drop(a.withdraw(false).unwrap().send());
         assert!(b.withdraw(false).is_none());
     }
 }
