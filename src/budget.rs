@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// (twice that after a timeout, which costs the service the most); each call
 /// that succeeds at its first attempt puts
 /// [`success_deposit`](RetryBudget::with_success_deposit) back, up to the
-/// capacity. A retry stays paid for once it is sent, whether it fails, succeeds
-/// or its call is dropped while it is in flight: it reached the service, and
-/// the budget caps the load that retries add. A call dropped while it waits to
-/// retry gives its tokens back (that retry was never sent). When the bucket
-/// cannot pay for a retry, the error is returned at once with
+/// capacity; a retry that succeeds gives its cost back, and so does a call
+/// dropped while it waits to retry (the retry was never sent). A retry that
+/// was sent and failed, or whose call was dropped while it was in flight,
+/// stays paid for: it reached the service. When the bucket cannot pay for a
+/// retry, the error is returned at once with
 /// [`StopReason::BudgetExhausted`](crate::StopReason::BudgetExhausted). First
 /// attempts are never held back.
 ///
@@ -27,15 +27,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// | --- | --- | --- |
 /// | capacity | 1,000 tokens (full at start) | a burst of 100 retries |
 /// | retry cost | 10 tokens (20 after a timeout) | |
-/// | success deposit | 1 token | in a steady state, at most 1 retry per 10 first-attempt successes |
+/// | success deposit | 1 token | beyond the burst, at most 1 *failed* retry per 10 first-attempt successes |
 ///
-/// So a sustained outage adds at most 100 attempts in all, then none, and a
-/// service that fails some calls receives, beyond the first burst, at most one
-/// retry for every ten calls that succeeded at their first attempt: the 10%
-/// limit the Google SRE book recommends. These are the AWS SDKs' numbers (500
-/// tokens, 5 a retry, 10 a timeout, +1 a success) scaled so that a success
-/// repays a tenth of a retry instead of a fifth; unlike the AWS SDKs, a retry
-/// that succeeds is not refunded, since it added load all the same.
+/// So a sustained outage adds at most 100 attempts in all, then none: the
+/// Google SRE book's 10% limit, reached once the burst is spent. What the
+/// budget caps is the retries that fail. A retry that succeeds gives its
+/// tokens back, as in the AWS SDKs, since it shows the service is answering:
+/// a service that fails 50% of attempts at random receives about 10% more
+/// attempts, one that fails 20% about 25% more (most of those retries
+/// succeed). These are the AWS SDKs' numbers (500 tokens, 5 a retry, 10 a
+/// timeout, +1 a success) scaled so that a success repays a tenth of a failed
+/// retry instead of a fifth.
 ///
 /// Each `with_*` setter returns a new, full bucket: configure a budget before
 /// sharing it.
@@ -177,15 +179,35 @@ pub(crate) struct Withdrawal {
 
 impl Withdrawal {
     /// The retry is about to be sent: from now on the tokens stay spent,
-    /// whatever the retry's outcome and even if the call is dropped while it
-    /// is in flight (it has reached the server either way).
-    pub(crate) fn send(mut self) {
-        self.amount = 0;
+    /// whether the retry fails or the call is dropped while it is in flight
+    /// (it has reached the server either way), unless it succeeds.
+    pub(crate) fn send(mut self) -> Sent {
+        let amount = std::mem::take(&mut self.amount);
+        Sent {
+            budget: self.budget.clone(),
+            amount,
+        }
     }
 }
 
 impl Drop for Withdrawal {
     fn drop(&mut self) {
+        self.budget.put_back(self.amount);
+    }
+}
+
+/// Tokens paid for a retry that was sent. Dropped, they stay spent;
+/// [`Sent::refund`] gives them back when the retry succeeded.
+#[derive(Debug)]
+#[must_use = "dropping it keeps the tokens spent; refund it when the retry succeeded"]
+pub(crate) struct Sent {
+    budget: RetryBudget,
+    amount: u32,
+}
+
+impl Sent {
+    /// The retry succeeded: its tokens go back to the bucket.
+    pub(crate) fn refund(self) {
         self.budget.put_back(self.amount);
     }
 }
@@ -215,18 +237,18 @@ mod tests {
     }
 
     #[test]
-    fn sent_retries_stay_spent() {
+    fn sent_retries_stay_spent_unless_refunded() {
         let budget = RetryBudget::new().with_capacity(50);
-        budget.withdraw(false).unwrap().send();
+        drop(budget.withdraw(false).unwrap().send());
         assert_eq!(budget.available(), 40);
-        budget.withdraw(true).unwrap().send();
-        assert_eq!(budget.available(), 20);
+        budget.withdraw(false).unwrap().send().refund();
+        assert_eq!(budget.available(), 40);
     }
 
     #[test]
     fn successes_refill_up_to_the_capacity() {
         let budget = RetryBudget::new().with_capacity(20);
-        budget.withdraw(false).unwrap().send();
+        drop(budget.withdraw(false).unwrap().send());
         assert_eq!(budget.available(), 10);
         for _ in 0..9 {
             budget.deposit_success();

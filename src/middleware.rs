@@ -10,7 +10,7 @@ use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
-use crate::budget::{RetryBudget, Withdrawal};
+use crate::budget::{RetryBudget, Sent, Withdrawal};
 use crate::error::{RetryInfo, sanitize_url};
 use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
 use crate::{
@@ -434,14 +434,12 @@ impl ErrorMiddleware {
             // From here the retry reaches the server: its tokens stay spent
             // (even if the call is dropped while it is in flight) unless it
             // succeeds.
-            if let Some(withdrawal) = held.take() {
-                withdrawal.send();
-            }
+            let paid = held.take().map(Withdrawal::send);
             let attempt = match next.clone().run(request, extensions).await {
                 Ok(response) => {
                     let status = response.status();
                     if status.as_u16() < 400 || config.pass_through.contains(status) {
-                        self.record_success(resend);
+                        self.record_success(resend, paid);
                         let mut response = response;
                         if resend > 0 {
                             // Only retried calls pay for the insertion.
@@ -473,6 +471,8 @@ impl ErrorMiddleware {
                 // Another middleware's own error: not ours to retry.
                 Err(other) => return Err(other),
             };
+            // The retry failed: its tokens stay spent.
+            drop(paid);
 
             let failure = failure_of(&attempt);
             let retry_after = match &attempt {
@@ -560,9 +560,12 @@ impl ErrorMiddleware {
         }
     }
 
-    fn record_success(&self, resend: u32) {
-        // A first-attempt success adds to the bucket; a retry, even one that
-        // succeeds, stays paid for.
+    fn record_success(&self, resend: u32, paid: Option<Sent>) {
+        // A retry that succeeds gives its tokens back; a first-attempt
+        // success adds to the bucket.
+        if let Some(paid) = paid {
+            paid.refund();
+        }
         if resend == 0 {
             if let Some(budget) = &self.config.budget {
                 budget.deposit_success();

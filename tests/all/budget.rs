@@ -255,7 +255,7 @@ async fn a_timeout_costs_twice_a_retry() {
 }
 
 #[tokio::test]
-async fn every_sent_retry_stays_paid_and_a_first_attempt_success_deposits() {
+async fn a_retry_that_succeeds_refunds_and_a_first_attempt_success_deposits() {
     let server = FaultServer::start(|head| match (head.call_id, head.attempt) {
         ("a", _) | ("b", 0) => Fault::ConcurrentModification,
         _ => Fault::Ok,
@@ -268,14 +268,13 @@ async fn every_sent_retry_stays_paid_and_a_first_attempt_success_deposits() {
     let failed = call(&client, Method::POST, &url, "a").await;
     assert!(matches!(failed, Outcome::Api { attempts: 3, .. }));
     assert_eq!(budget.available(), 80);
-    // Its retry succeeds, and still costs its 10 tokens: every retry sent
-    // adds load, so every retry counts against the 10% limit.
+    // Its retry succeeds: the 10 tokens it took come back.
     assert_eq!(
         call(&client, Method::POST, &url, "b").await,
         Outcome::Response(200)
     );
     assert_eq!(server.call("b").len(), 2);
-    assert_eq!(budget.available(), 70);
+    assert_eq!(budget.available(), 80);
     // First-attempt successes put back a token each.
     for id in ["c", "d"] {
         assert_eq!(
@@ -283,7 +282,7 @@ async fn every_sent_retry_stays_paid_and_a_first_attempt_success_deposits() {
             Outcome::Response(200)
         );
     }
-    assert_eq!(budget.available(), 72);
+    assert_eq!(budget.available(), 82);
 }
 
 #[tokio::test]
