@@ -1,1 +1,251 @@
-fn main() {}
+//! Decoding and classifying typical error bodies with `ApiError::from_parts`, against
+//! the floor of `serde_json::from_slice` into a plain three-`String` struct, and the
+//! catalogue lookup `ErrorCode::from_wire` of known and unknown codes.
+//!
+//! ```text
+//! cargo bench --bench decode
+//! ```
+//!
+//! The binary installs a counting global allocator: before measuring, it prints the
+//! allocations each case makes per call, and asserts that looking up a catalogued code
+//! allocates nothing. After criterion's groups, a side-by-side pass
+//! (`decode/side_by_side`, see `support/side_by_side.rs`) gives the medians and the
+//! ratios to the floor in one markdown table.
+
+#[path = "support/side_by_side.rs"]
+mod side_by_side;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use huaweicloud_errors::{ApiError, ErrorClass, ErrorCode};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde::Deserialize;
+
+/// `System`, counting allocations (reallocations included) while [`COUNTING`] is set, so
+/// that the timed runs pay one relaxed load per allocation and nothing more.
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+fn count() {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to `System`.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f`, averaged over `runs` calls.
+fn allocations_per_call<T>(runs: u64, mut f: impl FnMut() -> T) -> f64 {
+    black_box(f()); // warm up any lazy state outside the count
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..runs {
+        black_box(f());
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / runs as f64
+}
+
+/// The floor: the flat body into a plain struct, every field an owned `String`.
+#[derive(Deserialize)]
+#[allow(dead_code)] // read only through `black_box`
+struct Plain {
+    error_code: String,
+    error_msg: String,
+    request_id: String,
+}
+
+const FLAT: &str = r#"{"error_code":"PAP5.0006","error_msg":"concurrent modification","request_id":"0b2c8a5e3f0d4e6f9a1b2c3d4e5f6a7b"}"#;
+
+const NESTED: &str = r#"{"error":{"code":"APIGW.0308","message":"The throttling threshold has been reached: policy user over ratelimit,limit:5,time:1 minute","request_id":"0b2c8a5e3f0d4e6f9a1b2c3d4e5f6a7b"}}"#;
+
+const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// PAP5.0001 with a 1 KiB `encoded_authorization_message`.
+fn access_denied() -> String {
+    let encoded: String = (0..1024)
+        .map(|i| {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[i % 64] as char
+        })
+        .collect();
+    format!(
+        r#"{{"error_code":"PAP5.0001","error_msg":"access denied: iam:agencies:create","request_id":"0b2c8a5e3f0d4e6f9a1b2c3d4e5f6a7b","encoded_authorization_message":"{encoded}"}}"#
+    )
+}
+
+struct Case {
+    name: &'static str,
+    status: StatusCode,
+    body: Vec<u8>,
+    class: ErrorClass,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "flat_pap5_0006",
+            status: StatusCode::CONFLICT,
+            body: FLAT.into(),
+            class: ErrorClass::Retryable,
+        },
+        Case {
+            name: "pap5_0001_encoded_1kib",
+            status: StatusCode::FORBIDDEN,
+            body: access_denied().into_bytes(),
+            class: ErrorClass::Permission,
+        },
+        Case {
+            name: "nested_error_object",
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body: NESTED.into(),
+            class: ErrorClass::Retryable,
+        },
+        Case {
+            name: "html_502",
+            status: StatusCode::BAD_GATEWAY,
+            body: HTML_502.into(),
+            class: ErrorClass::Retryable,
+        },
+    ]
+}
+
+/// Wire codes looked up: the first and last rows of the table, a gateway code under its
+/// older `APIG.` spelling, one with surrounding white space, and codes outside the table.
+const KNOWN: [&str; 4] = ["PAP5.0010", "APIGW.0802", "APIG.0308", " PAP5.0006 "];
+const UNKNOWN: [&str; 2] = ["ECS.0105", "APIG.9999"];
+
+fn headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-request-id",
+        HeaderValue::from_static("0b2c8a5e3f0d4e6f9a1b2c3d4e5f6a7b"),
+    );
+    headers
+}
+
+/// Prints allocations per call for every case, and proves the known-code lookup free of them.
+fn report_allocations() {
+    let headers = headers();
+    eprintln!("allocations per call:");
+    eprintln!(
+        "  {:<34} {:>5.1}",
+        "floor (serde_json, 3 Strings)",
+        allocations_per_call(1000, || serde_json::from_slice::<Plain>(FLAT.as_bytes()))
+    );
+    for case in cases() {
+        let per_call = allocations_per_call(1000, || {
+            ApiError::from_parts(case.status, &headers, &case.body)
+        });
+        eprintln!("  from_parts/{:<23} {per_call:>5.1}", case.name);
+    }
+    for wire in KNOWN {
+        let per_call = allocations_per_call(1000, || ErrorCode::from_wire(wire));
+        eprintln!("  from_wire({:<22}) {per_call:>5.1}", format!("{wire:?}"));
+        assert_eq!(per_call, 0.0, "looking up {wire:?} allocates");
+    }
+    for wire in UNKNOWN {
+        let per_call = allocations_per_call(1000, || ErrorCode::from_wire(wire));
+        eprintln!("  from_wire({:<22}) {per_call:>5.1}", format!("{wire:?}"));
+    }
+}
+
+fn decode(c: &mut Criterion) {
+    report_allocations();
+    let headers = headers();
+
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("floor_serde_struct", |b| {
+        b.iter(|| serde_json::from_slice::<Plain>(black_box(FLAT.as_bytes())).unwrap());
+    });
+    for case in cases() {
+        let err = ApiError::from_parts(case.status, &headers, &case.body);
+        assert_eq!(err.class(), case.class, "{}", case.name);
+        group.bench_function(case.name, |b| {
+            b.iter(|| ApiError::from_parts(case.status, &headers, black_box(&case.body)));
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("from_wire");
+    for (name, wire) in [
+        ("known_first_row", KNOWN[0]),
+        ("known_last_row", KNOWN[1]),
+        ("known_apig_alias", KNOWN[2]),
+        ("unknown", UNKNOWN[0]),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| ErrorCode::from_wire(black_box(wire)));
+        });
+    }
+    group.finish();
+
+    if side_by_side::wanted("decode/side_by_side") {
+        let cases = cases();
+        let names: Vec<&str> = std::iter::once("floor_serde_struct")
+            .chain(cases.iter().map(|case| case.name))
+            .collect();
+        side_by_side::compare("decode", &names, 200, |i| {
+            const CALLS: u32 = 2_000;
+            match i.checked_sub(1).map(|i| &cases[i]) {
+                None => {
+                    for _ in 0..CALLS {
+                        let body = black_box(FLAT.as_bytes());
+                        black_box(serde_json::from_slice::<Plain>(body).unwrap());
+                    }
+                }
+                Some(case) => {
+                    for _ in 0..CALLS {
+                        let body = black_box(&case.body);
+                        black_box(ApiError::from_parts(case.status, &headers, body));
+                    }
+                }
+            }
+            CALLS
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(100)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = decode
+}
+criterion_main!(benches);

@@ -46,11 +46,11 @@ const ERROR_KEY: &str = "error";
 /// The key holding an array of [`Detail`]s.
 const DETAILS_KEY: &str = "details";
 
-/// What [`decode`] found in an error response.
+/// What [`decode_as`] found in an error response; `C` is what each wire code became.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Decoded {
+pub(crate) struct Decoded<C = String> {
     /// Wire code as found, trimmed; an integer code rendered in decimal (`"401"`).
-    pub(crate) code: Option<String>,
+    pub(crate) code: Option<C>,
     /// `error_msg` as sent (bounded), or a readable excerpt of a non-JSON body; `""` when nothing.
     pub(crate) message: String,
     /// The body's `request_id`, else the `X-Request-Id` response header.
@@ -58,24 +58,49 @@ pub(crate) struct Decoded {
     /// Not cut to [`MAX_MESSAGE_LEN`] (it must stay decodable), only bounded by the body itself.
     pub(crate) encoded_authorization_message: Option<String>,
     /// Entries of the first `details` array found, at most [`MAX_DETAILS`].
-    pub(crate) details: Vec<Detail>,
+    pub(crate) details: Vec<Detail<C>>,
 }
 
 /// One entry of a `details` array.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Detail {
+pub(crate) struct Detail<C = String> {
     /// The entry's code, trimmed and bounded like [`Decoded::code`].
-    pub(crate) code: Option<String>,
+    pub(crate) code: Option<C>,
     /// The entry's message, bounded like [`Decoded::message`]; `""` when it has none.
     pub(crate) message: String,
 }
 
 /// Decodes an error response body; `headers` supply the request id when the body has none.
+/// Each wire code found is handed to `code_of`, borrowed from the body when the fast path
+/// takes it, so that a caller that looks the code up need not own it first.
 ///
 /// Never panics, never recurses without bound, allocation bounded by O(body.len()).
-pub(crate) fn decode(headers: &HeaderMap, body: &[u8]) -> Decoded {
+pub(crate) fn decode_as<C>(
+    headers: &HeaderMap,
+    body: &[u8],
+    code_of: impl Fn(&str) -> C,
+) -> Decoded<C> {
     let body = body.strip_prefix(BOM).unwrap_or(body);
-    decode_flat(headers, body).unwrap_or_else(|| decode_slow(headers, body))
+    decode_flat(headers, body, &code_of).unwrap_or_else(|| decode_slow(headers, body, &code_of))
+}
+
+/// [`decode_as`] keeping the codes as strings.
+#[cfg(test)]
+pub(crate) fn decode(headers: &HeaderMap, body: &[u8]) -> Decoded {
+    decode_as(headers, body, str::to_owned)
+}
+
+impl<C> Decoded<C> {
+    /// A body without a code: only a message, and the request id from the headers.
+    fn message_only(message: String, headers: &HeaderMap) -> Self {
+        Decoded {
+            code: None,
+            message,
+            request_id: finish_request_id(None, headers),
+            encoded_authorization_message: None,
+            details: Vec::new(),
+        }
+    }
 }
 
 /// Cuts `s` to at most `max` bytes (marker included) at a char boundary, appending TRUNCATION_MARKER when cut.
@@ -119,11 +144,15 @@ impl<'a> Field<'a> {
         }
     }
 
-    /// A code: a non-blank string (trimmed), bounded, or an integer in decimal.
-    fn code(self) -> Option<String> {
+    /// A code: a non-blank string (trimmed, borrowed unless cut), bounded, or
+    /// an integer in decimal.
+    fn code(self) -> Option<Cow<'a, str>> {
         match self {
-            Field::Str(s) => nonblank(s.trim()).map(|s| bounded(s, MAX_FIELD_LEN)),
-            Field::Num(n) => integer_code(n),
+            Field::Str(s) => nonblank(s.trim()).map(|s| match s.len() {
+                len if len <= MAX_FIELD_LEN => Cow::Borrowed(s),
+                _ => Cow::Owned(bounded(s, MAX_FIELD_LEN)),
+            }),
+            Field::Num(n) => integer_code(n).map(Cow::Owned),
         }
     }
 
@@ -177,7 +206,7 @@ fn nonblank(s: &str) -> Option<&str> {
 
 /// The code and message of one object level.
 struct Level<'a> {
-    code: Option<String>,
+    code: Option<Cow<'a, str>>,
     message: Option<&'a str>,
 }
 
@@ -250,7 +279,11 @@ struct BorrowedStr<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Decodes the flat shape; `None` sends the body down the slow path, which gives the same
 /// result for every body this accepts.
-fn decode_flat(headers: &HeaderMap, body: &[u8]) -> Option<Decoded> {
+fn decode_flat<C>(
+    headers: &HeaderMap,
+    body: &[u8],
+    code_of: impl Fn(&str) -> C,
+) -> Option<Decoded<C>> {
     // A derived struct also accepts a JSON array (positionally); only objects belong here.
     if body.trim_ascii_start().first() != Some(&b'{') {
         return None;
@@ -267,9 +300,9 @@ fn decode_flat(headers: &HeaderMap, body: &[u8]) -> Option<Decoded> {
         value.as_ref().map(|s| Field::Str(&s.0))
     };
     let level = Level::read(get);
-    level.code.as_ref()?;
+    let code = code_of(&level.code?);
     Some(Decoded {
-        code: level.code,
+        code: Some(code),
         message: bounded_message(level.message),
         request_id: finish_request_id(request_id_of(get), headers),
         encoded_authorization_message: get(ENCODED_KEY).and_then(Field::ident).map(str::to_owned),
@@ -281,34 +314,39 @@ fn decode_flat(headers: &HeaderMap, body: &[u8]) -> Option<Decoded> {
 // Slow path: any JSON value, then anything that is not JSON
 // ---------------------------------------------------------------------------------------------
 
-fn decode_slow(headers: &HeaderMap, body: &[u8]) -> Decoded {
+fn decode_slow<C>(headers: &HeaderMap, body: &[u8], code_of: impl Fn(&str) -> C) -> Decoded<C> {
     match serde_json::from_slice::<Value>(body) {
-        Ok(value) => decode_value(headers, &value, body),
+        Ok(value) => decode_value(headers, &value, body, code_of),
         // Not JSON, truncated JSON, or nested deeper than serde_json's recursion limit.
-        Err(_) => decode_text(headers, body),
+        Err(_) => decode_text(headers, body, code_of),
     }
 }
 
-fn decode_value(headers: &HeaderMap, value: &Value, body: &[u8]) -> Decoded {
+fn decode_value<C>(
+    headers: &HeaderMap,
+    value: &Value,
+    body: &[u8],
+    code_of: impl Fn(&str) -> C,
+) -> Decoded<C> {
     let message = match value {
-        Value::Object(map) => return decode_object(headers, map),
+        Value::Object(map) => return decode_object(headers, map, code_of),
         Value::Array(items) => match items.iter().find_map(Value::as_object) {
-            Some(map) => return decode_object(headers, map),
+            Some(map) => return decode_object(headers, map, code_of),
             None => raw_excerpt(body),
         },
         Value::String(s) => bounded(s.trim(), MAX_MESSAGE_LEN),
         Value::Number(_) | Value::Bool(_) | Value::Null => raw_excerpt(body),
     };
-    Decoded {
-        message,
-        request_id: finish_request_id(None, headers),
-        ..Decoded::default()
-    }
+    Decoded::message_only(message, headers)
 }
 
 /// Walks the object levels breadth-first (the `error` child before its siblings), at most
 /// [`MAX_DEPTH`] levels deep, without recursion.
-fn decode_object(headers: &HeaderMap, top: &Map<String, Value>) -> Decoded {
+fn decode_object<C>(
+    headers: &HeaderMap,
+    top: &Map<String, Value>,
+    code_of: impl Fn(&str) -> C,
+) -> Decoded<C> {
     let mut queue = VecDeque::from([(top, 1)]);
     let mut coded: Option<Level<'_>> = None;
     let mut first_message = None;
@@ -329,7 +367,7 @@ fn decode_object(headers: &HeaderMap, top: &Map<String, Value>) -> Decoded {
         encoded = encoded.or_else(|| get(ENCODED_KEY).and_then(Field::ident));
         if details.is_none() {
             if let Some(Value::Array(items)) = map.get(DETAILS_KEY) {
-                details = Some(read_details(items)).filter(|d| !d.is_empty());
+                details = Some(read_details(items, &code_of)).filter(|d| !d.is_empty());
             }
         }
         if depth < MAX_DEPTH {
@@ -348,7 +386,10 @@ fn decode_object(headers: &HeaderMap, top: &Map<String, Value>) -> Decoded {
     }
 
     let (code, message) = match coded {
-        Some(level) => (level.code, level.message.or(first_message)),
+        Some(level) => (
+            level.code.map(|c| code_of(&c)),
+            level.message.or(first_message),
+        ),
         None => (None, first_message),
     };
     Decoded {
@@ -361,14 +402,14 @@ fn decode_object(headers: &HeaderMap, top: &Map<String, Value>) -> Decoded {
 }
 
 /// The object entries of a `details` array that carry a code or a message.
-fn read_details(items: &[Value]) -> Vec<Detail> {
+fn read_details<C>(items: &[Value], code_of: impl Fn(&str) -> C) -> Vec<Detail<C>> {
     items
         .iter()
         .filter_map(Value::as_object)
         .filter_map(|entry| {
             let level = Level::read(|key| Field::of(entry.get(key)));
             (level.code.is_some() || level.message.is_some()).then(|| Detail {
-                code: level.code,
+                code: level.code.map(|c| code_of(&c)),
                 message: bounded_message(level.message),
             })
         })
@@ -377,28 +418,20 @@ fn read_details(items: &[Value]) -> Vec<Detail> {
 }
 
 /// A body serde_json could not parse: salvaged JSON, an HTML excerpt or plain text.
-fn decode_text(headers: &HeaderMap, body: &[u8]) -> Decoded {
+fn decode_text<C>(headers: &HeaderMap, body: &[u8], code_of: impl Fn(&str) -> C) -> Decoded<C> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.starts_with('<') {
-        return Decoded {
-            message: html_excerpt(text),
-            request_id: finish_request_id(None, headers),
-            ..Decoded::default()
-        };
+        return Decoded::message_only(html_excerpt(text), headers);
     }
     if !text.starts_with(['{', '[']) {
-        return Decoded {
-            message: bounded(text, MAX_MESSAGE_LEN),
-            request_id: finish_request_id(None, headers),
-            ..Decoded::default()
-        };
+        return Decoded::message_only(bounded(text, MAX_MESSAGE_LEN), headers);
     }
     let salvaged = Salvaged::scan(body);
     let get = |key: &str| salvaged.get(key).map(Field::Str);
     let level = Level::read(get);
     Decoded {
-        code: level.code,
+        code: level.code.map(|c| code_of(&c)),
         message: level.message.map_or_else(
             || bounded(text, MAX_MESSAGE_LEN),
             |m| bounded(m, MAX_MESSAGE_LEN),
@@ -667,7 +700,7 @@ mod tests {
     fn flat() {
         let body = r#"{"error_code":"PAP5.0006","error_msg":"concurrent modification","request_id":"0a1b2c"}"#;
         assert!(
-            decode_flat(&no_headers(), body.as_bytes()).is_some(),
+            decode_flat(&no_headers(), body.as_bytes(), str::to_owned).is_some(),
             "fast path taken"
         );
         assert_eq!(
@@ -1050,7 +1083,10 @@ mod tests {
         assert_eq!(decoded.code, owned("PAP5.0006"));
         assert_eq!(decoded.message.len(), MAX_MESSAGE_LEN);
         assert!(decoded.message.ends_with(TRUNCATION_MARKER));
-        assert_eq!(decoded, decode_slow(&no_headers(), body.as_bytes()));
+        assert_eq!(
+            decoded,
+            decode_slow(&no_headers(), body.as_bytes(), str::to_owned)
+        );
         // The encoded authorization message is never cut.
         let body = format!(r#"{{"error_code":"X","encoded_authorization_message":"{long}"}}"#);
         assert_eq!(dec(&body).encoded_authorization_message, Some(long));
@@ -1311,8 +1347,8 @@ mod tests {
         fn fast_path_equals_slow_path(flat in flat_body(true), header in any::<bool>()) {
             let headers = if header { with_request_id(HeaderValue::from_static("hdr")) } else { no_headers() };
             let body = flat.body.as_bytes();
-            let slow = decode_slow(&headers, body);
-            match decode_flat(&headers, body) {
+            let slow = decode_slow(&headers, body, str::to_owned);
+            match decode_flat(&headers, body, str::to_owned) {
                 Some(fast) => prop_assert_eq!(fast, slow),
                 None => prop_assert_eq!(decode(&headers, body), slow),
             }
@@ -1323,7 +1359,7 @@ mod tests {
             let decoded = decode(&no_headers(), flat.body.as_bytes());
             let nonblank = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
             let code = nonblank(&flat.code).map(|c| c.trim().to_owned());
-            prop_assert_eq!(decode_flat(&no_headers(), flat.body.as_bytes()).is_some(), code.is_some());
+            prop_assert_eq!(decode_flat(&no_headers(), flat.body.as_bytes(), str::to_owned).is_some(), code.is_some());
             if code.as_ref().is_none_or(|c| c.len() <= MAX_FIELD_LEN) {
                 prop_assert_eq!(decoded.code, code);
             }

@@ -165,13 +165,12 @@ impl ApiError {
             request_id,
             encoded_authorization_message,
             details,
-        } = decode::decode(headers, body);
-        let code = code.map(|c| ErrorCode::from_wire(&c));
+        } = decode::decode_as(headers, body, ErrorCode::from_wire);
         let classification = classifier.classify(status, code.as_ref());
         let details = details
             .into_iter()
             .map(|d| ErrorDetail {
-                code: d.code.map(|c| ErrorCode::from_wire(&c)),
+                code: d.code,
                 message: d.message,
             })
             .collect();

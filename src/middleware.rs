@@ -2,6 +2,8 @@
 //! answers into [`ApiError`]s and retries the transient ones.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -359,14 +361,26 @@ macro_rules! event {
     };
 }
 
-#[async_trait::async_trait]
+/// The future of one call through the middleware.
+type CallFuture<'a> =
+    Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'a>>;
+
+// Written out rather than with `#[async_trait]`: its future would hold the
+// request again (as the argument and as a local of the async block) around
+// the future of `run`, and every call boxes and moves that future.
 impl Middleware for ErrorMiddleware {
-    async fn handle(
-        &self,
+    fn handle<'s, 'e, 'n, 'fut>(
+        &'s self,
         req: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
+        extensions: &'e mut Extensions,
+        next: Next<'n>,
+    ) -> CallFuture<'fut>
+    where
+        's: 'fut,
+        'e: 'fut,
+        'n: 'fut,
+        Self: 'fut,
+    {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument;
@@ -376,22 +390,25 @@ impl Middleware for ErrorMiddleware {
                 url.path = %req.url().path(),
                 http.request.resend_count = tracing::field::Empty,
             );
-            self.run(req, extensions, next).instrument(span).await
+            Box::pin(self.run(req, extensions, next).instrument(span))
         }
         #[cfg(not(feature = "tracing"))]
         {
-            self.run(req, extensions, next).await
+            Box::pin(self.run(req, extensions, next))
         }
     }
 }
 
 impl ErrorMiddleware {
-    async fn run(
-        &self,
+    /// The call. The setup runs before the future is made, and the future
+    /// captures the request once: an `async fn` would keep the argument and
+    /// its local too, more copies of the request in every call's future.
+    fn run<'a>(
+        &'a self,
         req: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
+        extensions: &'a mut Extensions,
+        next: Next<'a>,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
         let config = &*self.config;
         let max_retries = if extensions.get::<NoRetry>().is_some() {
             0
@@ -406,155 +423,161 @@ impl ErrorMiddleware {
         );
         let method = req.method().clone();
         let start = Instant::now();
-        let mut rng = config
-            .jitter_seed
-            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
-        let mut waited = Duration::ZERO;
-        // Tokens for the retry being waited for: dropped with the call during
-        // the backoff, they go back to the bucket.
-        let mut held: Option<Withdrawal> = None;
         let mut request = req;
-        let mut resend = 0u32;
-        loop {
-            if resend > 0 {
-                // Absent on the first attempt, as OpenTelemetry leaves
-                // `http.request.resend_count` unset there; skipping it keeps
-                // the common path free of allocation.
-                extensions.insert(ResendCount(resend));
-                #[cfg(feature = "tracing")]
-                tracing::Span::current().record("http.request.resend_count", resend);
-            }
-            // Keep a copy for the next attempt only while one may follow.
-            let spare = if resend < max_retries {
-                request.try_clone()
-            } else {
-                None
-            };
-
-            // From here the retry reaches the server: its tokens stay spent
-            // (even if the call is dropped while it is in flight) unless it
-            // succeeds.
-            let paid = held.take().map(Withdrawal::send);
-            let attempt = match next.clone().run(request, extensions).await {
-                Ok(response) => {
-                    let status = response.status();
-                    if status.as_u16() < 400 || config.pass_through.contains(status) {
-                        self.record_success(resend, paid);
-                        let mut response = response;
-                        if resend > 0 {
-                            // Only retried calls pay for the insertion.
-                            response.extensions_mut().insert(RetryStats {
-                                attempts: resend + 1,
-                                waited,
-                            });
-                        }
-                        return Ok(response);
-                    }
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    let mut err = ApiError::read(
-                        response,
-                        config.body_limit,
-                        config.body_read_timeout,
-                        &*config.classifier,
-                    )
-                    .await;
-                    err.set_retry(RetryInfo {
-                        retry_after,
-                        ..RetryInfo::default()
-                    });
-                    Attempt::Answer(err)
+        async move {
+            let mut rng = config
+                .jitter_seed
+                .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+            let mut waited = Duration::ZERO;
+            // Tokens for the retry being waited for: dropped with the call during
+            // the backoff, they go back to the bucket.
+            let mut held: Option<Withdrawal> = None;
+            let mut resend = 0u32;
+            loop {
+                if resend > 0 {
+                    // Absent on the first attempt, as OpenTelemetry leaves
+                    // `http.request.resend_count` unset there; skipping it keeps
+                    // the common path free of allocation.
+                    extensions.insert(ResendCount(resend));
+                    #[cfg(feature = "tracing")]
+                    tracing::Span::current().record("http.request.resend_count", resend);
                 }
-                Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
-                // Another middleware's own error: not ours to retry.
-                Err(other) => return Err(other),
-            };
-            // The retry failed: its tokens stay spent.
-            drop(paid);
+                // Keep a copy for the next attempt only while one may follow.
+                let spare = if resend < max_retries {
+                    request.try_clone()
+                } else {
+                    None
+                };
 
-            let failure = failure_of(&attempt);
-            let retry_after = match &attempt {
-                Attempt::Answer(err) => err.retry_after(),
-                Attempt::Transport(_) => None,
-            };
-            let decision = self.decide(Decide {
-                failure,
-                idempotent,
-                resend,
-                max_retries,
-                spare,
-                retry_after,
-                elapsed: start.elapsed(),
-                rng: &mut rng,
-            });
-            match decision {
-                Decision::Retry {
-                    delay,
-                    withdrawal,
-                    next_request,
-                } => {
-                    event!(
-                        WARN,
-                        attempt = resend + 1,
-                        http.request.resend_count = resend,
-                        status = attempt_status(&attempt),
-                        code = attempt_code(&attempt),
-                        class = attempt_class(&attempt),
-                        request_id = attempt_request_id(&attempt),
-                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        "huaweicloud call failed; retrying"
-                    );
-                    held = withdrawal;
-                    tokio::time::sleep(delay).await;
-                    waited = waited.saturating_add(delay);
-                    resend += 1;
-                    request = next_request;
-                }
-                Decision::Stop(stop) => {
-                    macro_rules! gave_up {
-                        ($level:ident) => {
-                            event!(
-                                $level,
-                                attempts = resend + 1,
-                                status = attempt_status(&attempt),
-                                code = attempt_code(&attempt),
-                                class = attempt_class(&attempt),
-                                request_id = attempt_request_id(&attempt),
-                                waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                                stop_reason = stop.as_str(),
-                                "huaweicloud call failed; giving up"
-                            )
-                        };
-                    }
-                    // A 404 or 409 the caller expects is no warning; giving
-                    // up on a transient failure is.
-                    if failure.retry_rule() == RetryRule::Never {
-                        gave_up!(DEBUG);
-                    } else {
-                        gave_up!(WARN);
-                    }
-                    return Err(match attempt {
-                        Attempt::Answer(mut err) => {
-                            err.set_retry(RetryInfo {
-                                attempts: resend + 1,
-                                waited,
-                                stop: Some(stop),
-                                retry_after: err.retry_after(),
-                            });
-                            err.set_method(method);
-                            err.into()
-                        }
-                        Attempt::Transport(mut err) => {
-                            // reqwest shows the whole URL; keep the query
-                            // and user info out of it, as ApiError does.
-                            if let Some(url) = err.url_mut() {
-                                sanitize_url(url);
+                // From here the retry reaches the server: its tokens stay spent
+                // (even if the call is dropped while it is in flight) unless it
+                // succeeds.
+                let paid = held.take().map(Withdrawal::send);
+                let attempt = match next.clone().run(request, extensions).await {
+                    Ok(response) => {
+                        let status = response.status();
+                        if status.as_u16() < 400 || config.pass_through.contains(status) {
+                            self.record_success(resend, paid);
+                            let mut response = response;
+                            if resend > 0 {
+                                // Only retried calls pay for the insertion.
+                                response.extensions_mut().insert(RetryStats {
+                                    attempts: resend + 1,
+                                    waited,
+                                });
                             }
-                            err.into()
+                            return Ok(response);
                         }
-                    });
+                        let retry_after = response
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                        // Boxed: inline, the state of reading an error body
+                        // would make every call's future larger, and slower
+                        // to move.
+                        let mut err = Box::pin(ApiError::read(
+                            response,
+                            config.body_limit,
+                            config.body_read_timeout,
+                            &*config.classifier,
+                        ))
+                        .await;
+                        err.set_retry(RetryInfo {
+                            retry_after,
+                            ..RetryInfo::default()
+                        });
+                        Attempt::Answer(err)
+                    }
+                    Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
+                    // Another middleware's own error: not ours to retry.
+                    Err(other) => return Err(other),
+                };
+                // The retry failed: its tokens stay spent.
+                drop(paid);
+
+                let failure = failure_of(&attempt);
+                let retry_after = match &attempt {
+                    Attempt::Answer(err) => err.retry_after(),
+                    Attempt::Transport(_) => None,
+                };
+                let decision = self.decide(Decide {
+                    failure,
+                    idempotent,
+                    resend,
+                    max_retries,
+                    spare,
+                    retry_after,
+                    elapsed: start.elapsed(),
+                    rng: &mut rng,
+                });
+                match decision {
+                    Decision::Retry {
+                        delay,
+                        withdrawal,
+                        next_request,
+                    } => {
+                        event!(
+                            WARN,
+                            attempt = resend + 1,
+                            http.request.resend_count = resend,
+                            status = attempt_status(&attempt),
+                            code = attempt_code(&attempt),
+                            class = attempt_class(&attempt),
+                            request_id = attempt_request_id(&attempt),
+                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                            "huaweicloud call failed; retrying"
+                        );
+                        held = withdrawal;
+                        Box::pin(tokio::time::sleep(delay)).await;
+                        waited = waited.saturating_add(delay);
+                        resend += 1;
+                        request = next_request;
+                    }
+                    Decision::Stop(stop) => {
+                        macro_rules! gave_up {
+                            ($level:ident) => {
+                                event!(
+                                    $level,
+                                    attempts = resend + 1,
+                                    status = attempt_status(&attempt),
+                                    code = attempt_code(&attempt),
+                                    class = attempt_class(&attempt),
+                                    request_id = attempt_request_id(&attempt),
+                                    waited_ms =
+                                        u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                                    stop_reason = stop.as_str(),
+                                    "huaweicloud call failed; giving up"
+                                )
+                            };
+                        }
+                        // A 404 or 409 the caller expects is no warning; giving
+                        // up on a transient failure is.
+                        if failure.retry_rule() == RetryRule::Never {
+                            gave_up!(DEBUG);
+                        } else {
+                            gave_up!(WARN);
+                        }
+                        return Err(match attempt {
+                            Attempt::Answer(mut err) => {
+                                err.set_retry(RetryInfo {
+                                    attempts: resend + 1,
+                                    waited,
+                                    stop: Some(stop),
+                                    retry_after: err.retry_after(),
+                                });
+                                err.set_method(method);
+                                err.into()
+                            }
+                            Attempt::Transport(mut err) => {
+                                // reqwest shows the whole URL; keep the query
+                                // and user info out of it, as ApiError does.
+                                if let Some(url) = err.url_mut() {
+                                    sanitize_url(url);
+                                }
+                                err.into()
+                            }
+                        });
+                    }
                 }
             }
         }
