@@ -425,9 +425,8 @@ impl ErrorMiddleware {
         let start = Instant::now();
         let mut request = req;
         async move {
-            let mut rng = config
-                .jitter_seed
-                .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+            // Made at the first failure: a call that succeeds draws nothing.
+            let mut rng: Option<fastrand::Rng> = None;
             let mut waited = Duration::ZERO;
             // Tokens for the retry being waited for: dropped with the call during
             // the backoff, they go back to the bucket.
@@ -626,7 +625,12 @@ impl ErrorMiddleware {
                 ..
             }
         );
-        let backoff = config.backoff.delay(d.resend, throttled, d.rng);
+        let rng = d.rng.get_or_insert_with(|| {
+            config
+                .jitter_seed
+                .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed)
+        });
+        let backoff = config.backoff.delay(d.resend, throttled, rng);
         let delay = d.retry_after.map_or(backoff, |hint| hint.max(backoff));
         if config
             .max_elapsed
@@ -661,7 +665,7 @@ struct Decide<'a> {
     spare: Option<Request>,
     retry_after: Option<Duration>,
     elapsed: Duration,
-    rng: &'a mut fastrand::Rng,
+    rng: &'a mut Option<fastrand::Rng>,
 }
 
 fn failure_of(attempt: &Attempt) -> Failure {
