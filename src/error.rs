@@ -64,6 +64,10 @@ const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Clone)]
 pub struct ApiError {
     inner: Box<Inner>,
+    /// Why the error body could not be read to its end (a reset, a cut-off
+    /// transfer), if it could not: the error's `source()`. Behind an `Arc`
+    /// so that `ApiError` is `Clone`.
+    body_error: Option<Arc<reqwest::Error>>,
 }
 
 #[derive(Clone)]
@@ -76,7 +80,6 @@ struct Inner {
     details: Vec<ErrorDetail>,
     classification: Classification,
     body_truncated: bool,
-    body_error: Option<Arc<reqwest::Error>>,
     retry: RetryInfo,
     method: Option<reqwest::Method>,
     url: Option<String>,
@@ -184,11 +187,11 @@ impl ApiError {
                 details,
                 classification,
                 body_truncated: false,
-                body_error: None,
                 retry: RetryInfo::default(),
                 method: None,
                 url: None,
             }),
+            body_error: None,
         }
     }
 
@@ -227,7 +230,7 @@ impl ApiError {
         let capped = read_capped(response, body_limit, deadline).await;
         let mut err = ApiError::decode_with(status, &headers_kept, &capped.bytes, classifier);
         err.inner.body_truncated = capped.truncated || capped.timed_out;
-        err.inner.body_error = capped.error.map(Arc::new);
+        err.body_error = capped.error.map(Arc::new);
         err.inner.url = Some(url);
         err
     }
@@ -477,12 +480,14 @@ impl fmt::Debug for ApiError {
     }
 }
 
+// Written by hand rather than derived with thiserror: its `#[source]` on an
+// `Option<Arc<reqwest::Error>>` would hand out the `Arc`, and
+// `source().downcast_ref::<reqwest::Error>()` would fail.
 impl std::error::Error for ApiError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner
-            .body_error
-            .as_ref()
-            .map(|e| &**e as &(dyn std::error::Error + 'static))
+        self.body_error
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
