@@ -12,12 +12,13 @@
 //! (`decode/side_by_side`, see `support/side_by_side.rs`) gives the medians and the
 //! ratios to the floor in one markdown table.
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "support/side_by_side.rs"]
 mod side_by_side;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -26,59 +27,26 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 
-/// `System`, counting allocations (reallocations included) while [`COUNTING`] is set, so
-/// that the timed runs pay one relaxed load per allocation and nothing more.
-struct Counting;
+use counting_alloc::{Counting, Gate};
+
+/// Counts the allocations of every thread while [`COUNTING`] is set, so that the timed
+/// runs pay one relaxed load per allocation and nothing more.
+struct WhileSet;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
-fn count() {
-    if COUNTING.load(Ordering::Relaxed) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
+impl Gate for WhileSet {
+    fn is_open() -> bool {
+        COUNTING.load(Ordering::Relaxed)
     }
 
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
+    fn set(open: bool) {
+        COUNTING.store(open, Ordering::Relaxed);
     }
 }
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by `f`, averaged over `runs` calls.
-fn allocations_per_call<T>(runs: u64, mut f: impl FnMut() -> T) -> f64 {
-    black_box(f()); // warm up any lazy state outside the count
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNTING.store(true, Ordering::Relaxed);
-    for _ in 0..runs {
-        black_box(f());
-    }
-    COUNTING.store(false, Ordering::Relaxed);
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / runs as f64
-}
+static GLOBAL: Counting<WhileSet> = Counting::new();
 
 /// The floor: the flat body into a plain struct, every field an owned `String`.
 #[derive(Deserialize)]
@@ -164,21 +132,21 @@ fn report_allocations() {
     eprintln!(
         "  {:<34} {:>5.1}",
         "floor (serde_json, 3 Strings)",
-        allocations_per_call(1000, || serde_json::from_slice::<Plain>(FLAT.as_bytes()))
+        GLOBAL.allocations_per_call(1000, || serde_json::from_slice::<Plain>(FLAT.as_bytes()))
     );
     for case in cases() {
-        let per_call = allocations_per_call(1000, || {
+        let per_call = GLOBAL.allocations_per_call(1000, || {
             ApiError::from_parts(case.status, &headers, &case.body)
         });
         eprintln!("  from_parts/{:<23} {per_call:>5.1}", case.name);
     }
     for wire in KNOWN {
-        let per_call = allocations_per_call(1000, || ErrorCode::from_wire(wire));
+        let per_call = GLOBAL.allocations_per_call(1000, || ErrorCode::from_wire(wire));
         eprintln!("  from_wire({:<22}) {per_call:>5.1}", format!("{wire:?}"));
         assert_eq!(per_call, 0.0, "looking up {wire:?} allocates");
     }
     for wire in UNKNOWN {
-        let per_call = allocations_per_call(1000, || ErrorCode::from_wire(wire));
+        let per_call = GLOBAL.allocations_per_call(1000, || ErrorCode::from_wire(wire));
         eprintln!("  from_wire({:<22}) {per_call:>5.1}", format!("{wire:?}"));
     }
 }

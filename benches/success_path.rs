@@ -22,14 +22,14 @@
 //! After criterion's groups, a side-by-side pass (`success/side_by_side`, see
 //! `support/side_by_side.rs`) gives the medians and ratios in one markdown table.
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "support/side_by_side.rs"]
 mod side_by_side;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -42,62 +42,27 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 
-/// `System`, counting the allocations (reallocations included) of the threads that
-/// set [`COUNT_HERE`] while it is set.
-struct Counting;
+use counting_alloc::{Counting, Gate};
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Counts the allocations of the threads that set [`COUNT_HERE`], while it is set.
+struct ThisThread;
 
 thread_local! {
     static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
 }
 
-fn count() {
-    if COUNT_HERE.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
+impl Gate for ThisThread {
+    fn is_open() -> bool {
+        COUNT_HERE.try_with(Cell::get).unwrap_or(false)
     }
 
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
+    fn set(open: bool) {
+        COUNT_HERE.set(open);
     }
 }
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made on this thread by `f`, averaged over `runs` calls.
-fn allocations_per_call<T>(runs: u64, mut f: impl FnMut() -> T) -> f64 {
-    black_box(f());
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNT_HERE.set(true);
-    for _ in 0..runs {
-        black_box(f());
-    }
-    COUNT_HERE.set(false);
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / runs as f64
-}
+static GLOBAL: Counting<ThisThread> = Counting::new();
 
 /// What every call receives: a small JSON document, as an IAM v5 `GET` returns.
 const BODY: &str = r#"{"agency":{"agency_id":"a-7f3a","agency_name":"ops-admin","urn":"iam::0123456789:agency:ops-admin","max_session_duration":3600}}"#;
@@ -265,7 +230,8 @@ fn success_path(c: &mut Criterion) {
     // The server allocates nothing per call: the counts are the clients'.
     eprintln!("allocations per call:");
     for (which, name) in Which::ALL {
-        let per_call = allocations_per_call(1_000, || rt.block_on(which.call(&clients, &url)));
+        let per_call =
+            GLOBAL.allocations_per_call(1_000, || rt.block_on(which.call(&clients, &url)));
         eprintln!("  {name:<30} {per_call:>5.1}");
     }
     // The copy `ErrorMiddleware` keeps of each request while a retry may follow.
@@ -274,7 +240,7 @@ fn success_path(c: &mut Criterion) {
     *post.body_mut() = Some(bytes::Bytes::from(vec![b' '; 1024]).into());
     let requests = [("get", get), ("post_1kib_body", post)];
     for (name, request) in &requests {
-        let per_call = allocations_per_call(1_000, || request.try_clone());
+        let per_call = GLOBAL.allocations_per_call(1_000, || request.try_clone());
         eprintln!("  Request::try_clone ({name:<14}) {per_call:>5.1}");
     }
     let mut group = c.benchmark_group("request/try_clone");
