@@ -15,8 +15,10 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use huaweicloud_errors::{ApiError, ErrorCode, ErrorMiddleware, NoRetry, StopReason};
+use reqwest_middleware::RequestBuilder;
 
 use crate::fault_server::client;
+use crate::support::assert_ended;
 
 // ----- counting the client's allocations -----
 
@@ -80,6 +82,15 @@ fn allocated_during<T>(future: impl Future<Output = T>) -> (T, u64) {
     let output = runtime.block_on(future);
     COUNTING.with(|on| on.set(false));
     (output, ALLOCATED.with(Cell::get))
+}
+
+/// Sends `request` (with [`allocated_during`]) and returns the error it ends
+/// in, the time the call took and the bytes it allocated on this thread.
+fn send_err_counted(request: RequestBuilder) -> (reqwest_middleware::Error, Duration, u64) {
+    let start = Instant::now();
+    let (result, allocated) = allocated_during(request.send());
+    let took = start.elapsed();
+    (result.unwrap_err(), took, allocated)
 }
 
 // ----- servers -----
@@ -245,15 +256,11 @@ fn a_dripping_error_body_is_cut_off_at_the_read_timeout() {
             .body_read_timeout(Some(Duration::from_millis(100)))
             .build(),
     );
-    let start = Instant::now();
-    let (result, _) = allocated_during(
+    let (err, took, _) = send_err_counted(
         client
             .get(format!("http://{addr}/v5/agencies"))
-            .with_extension(NoRetry)
-            .send(),
+            .with_extension(NoRetry),
     );
-    let took = start.elapsed();
-    let err = result.unwrap_err();
     let api = ApiError::from_error(&err).unwrap();
 
     // The whole body would take over 5 s; the call ends after about 100 ms.
@@ -290,13 +297,9 @@ fn each_attempt_of_a_retried_call_gets_its_own_read_timeout() {
             .body_read_timeout(Some(Duration::from_millis(100)))
             .build(),
     );
-    let start = Instant::now();
-    let (result, _) = allocated_during(client.get(format!("http://{addr}/v5/agencies")).send());
-    let took = start.elapsed();
-    let err = result.unwrap_err();
+    let (err, took, _) = send_err_counted(client.get(format!("http://{addr}/v5/agencies")));
     let api = ApiError::from_error(&err).unwrap();
-    assert_eq!(api.attempts(), 3);
-    assert_eq!(api.stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_ended(api, 3, StopReason::RetriesExhausted, "");
     assert!(api.body_truncated());
     // Three reads of about 100 ms each, not three drips of 5 s.
     assert!(took < Duration::from_secs(2), "the call took {took:?}");
@@ -314,15 +317,11 @@ fn huge_error_body_costs_the_body_limit(chunked: bool) {
             .body_read_timeout(Some(Duration::from_secs(5)))
             .build(),
     );
-    let start = Instant::now();
-    let (result, allocated) = allocated_during(
+    let (err, took, allocated) = send_err_counted(
         client
             .get(format!("http://{addr}/v5/agencies"))
-            .with_extension(NoRetry)
-            .send(),
+            .with_extension(NoRetry),
     );
-    let took = start.elapsed();
-    let err = result.unwrap_err();
     let api = ApiError::from_error(&err).unwrap();
     assert!(api.body_truncated());
     assert_eq!(api.code(), Some(&ErrorCode::ApigwInternal0601));

@@ -12,7 +12,9 @@ use reqwest::{Method, StatusCode};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{answer, api, builder, client, http_date, paused_client, send_err};
+use crate::support::{
+    answer, api, assert_ended, builder, client, http_date, paused_client, send_err,
+};
 
 const IDEMPOTENT: [Method; 5] = [
     Method::GET,
@@ -60,11 +62,11 @@ async fn concurrent_modification_is_retried_for_every_method() {
                 Reason::ConcurrentModification,
                 "{code} {m}"
             );
-            assert_eq!(api_err.attempts(), 4, "{code} {m}");
-            assert_eq!(
-                api_err.stop_reason(),
-                Some(StopReason::RetriesExhausted),
-                "{code} {m}"
+            assert_ended(
+                api_err,
+                4,
+                StopReason::RetriesExhausted,
+                &format!("{code} {m}"),
             );
         }
     }
@@ -82,12 +84,7 @@ async fn a_rejection_code_on_a_5xx_is_retried_only_for_idempotent_methods() {
         mount(&server, &Method::POST, &route, answer(500, code), 1).await;
         mount(&server, &Method::PUT, &route, answer(500, code), 4).await;
         let err = send_err(client.post(format!("{}{route}", server.uri()))).await;
-        assert_eq!(api(&err).attempts(), 1, "{code}");
-        assert_eq!(
-            api(&err).stop_reason(),
-            Some(StopReason::NotIdempotent),
-            "{code}"
-        );
+        assert_ended(api(&err), 1, StopReason::NotIdempotent, code);
         let err = send_err(client.put(format!("{}{route}", server.uri()))).await;
         assert_eq!(api(&err).attempts(), 4, "{code}");
     }
@@ -111,11 +108,11 @@ async fn throttling_is_retried_for_every_method() {
             let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
             let api_err = api(&err);
             assert_eq!(api_err.reason(), Reason::Throttled, "{name} {m}");
-            assert_eq!(api_err.attempts(), 4, "{name} {m}");
-            assert_eq!(
-                api_err.stop_reason(),
-                Some(StopReason::RetriesExhausted),
-                "{name} {m}"
+            assert_ended(
+                api_err,
+                4,
+                StopReason::RetriesExhausted,
+                &format!("{name} {m}"),
             );
         }
     }
@@ -176,11 +173,11 @@ async fn server_errors_are_retried_only_for_idempotent_methods() {
             mount(&server, m, &route, ResponseTemplate::new(status), 4).await;
             let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
             assert_eq!(api(&err).class(), ErrorClass::Retryable, "{status} {m}");
-            assert_eq!(api(&err).attempts(), 4, "{status} {m}");
-            assert_eq!(
-                api(&err).stop_reason(),
-                Some(StopReason::RetriesExhausted),
-                "{status} {m}"
+            assert_ended(
+                api(&err),
+                4,
+                StopReason::RetriesExhausted,
+                &format!("{status} {m}"),
             );
         }
         for m in &NOT_IDEMPOTENT {
@@ -188,11 +185,11 @@ async fn server_errors_are_retried_only_for_idempotent_methods() {
             mount(&server, m, &route, ResponseTemplate::new(status), 1).await;
             let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
             assert_eq!(api(&err).class(), ErrorClass::Retryable, "{status} {m}");
-            assert_eq!(api(&err).attempts(), 1, "{status} {m}");
-            assert_eq!(
-                api(&err).stop_reason(),
-                Some(StopReason::NotIdempotent),
-                "{status} {m}"
+            assert_ended(
+                api(&err),
+                1,
+                StopReason::NotIdempotent,
+                &format!("{status} {m}"),
             );
         }
     }
@@ -227,8 +224,7 @@ async fn the_idempotent_extension_overrides_the_method() {
             .with_extension(Idempotent(true)),
     )
     .await;
-    assert_eq!(api(&err).attempts(), 4);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_ended(api(&err), 4, StopReason::RetriesExhausted, "/post");
 
     for (m, route) in [(Method::PUT, "/put"), (Method::DELETE, "/delete")] {
         let err = send_err(
@@ -237,12 +233,7 @@ async fn the_idempotent_extension_overrides_the_method() {
                 .with_extension(Idempotent(false)),
         )
         .await;
-        assert_eq!(api(&err).attempts(), 1, "{m}");
-        assert_eq!(
-            api(&err).stop_reason(),
-            Some(StopReason::NotIdempotent),
-            "{m}"
-        );
+        assert_ended(api(&err), 1, StopReason::NotIdempotent, m.as_str());
     }
     server.verify().await;
 }
@@ -277,8 +268,7 @@ async fn assume_idempotent_retries_post_unless_the_request_says_otherwise() {
             .with_extension(Idempotent(false)),
     )
     .await;
-    assert_eq!(api(&err).attempts(), 1);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::NotIdempotent));
+    assert_ended(api(&err), 1, StopReason::NotIdempotent, "/declined");
     server.verify().await;
 }
 
@@ -302,11 +292,11 @@ async fn user_fixable_and_permission_errors_are_never_retried() {
             mount(&server, &m, &route, answer(status, code), 1).await;
             let err = send_err(client.request(m.clone(), format!("{}{route}", server.uri()))).await;
             assert_eq!(api(&err).class(), class, "{status} {code} {m}");
-            assert_eq!(api(&err).attempts(), 1, "{status} {code} {m}");
-            assert_eq!(
-                api(&err).stop_reason(),
-                Some(StopReason::NotRetryable),
-                "{status} {code} {m}"
+            assert_ended(
+                api(&err),
+                1,
+                StopReason::NotRetryable,
+                &format!("{status} {code} {m}"),
             );
         }
     }
@@ -331,8 +321,7 @@ async fn a_401_is_never_retried_even_when_a_classifier_calls_it_retryable() {
         ErrorClass::Retryable,
         "the classifier was applied"
     );
-    assert_eq!(api_err.attempts(), 1);
-    assert_eq!(api_err.stop_reason(), Some(StopReason::NotRetryable));
+    assert_ended(api_err, 1, StopReason::NotRetryable, "");
 
     let err = send_err(client.get(format!("{}/ecs", server.uri()))).await;
     assert_eq!(api(&err).code(), Some(&ErrorCode::Other("ECS.0105".into())));
@@ -368,16 +357,13 @@ async fn max_retries_defaults_to_three_and_bounds_the_attempts() {
 
     // The support builder leaves max_retries at its default.
     let err = get(builder().build(), "/default").await;
-    assert_eq!(api(&err).attempts(), 4);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_ended(api(&err), 4, StopReason::RetriesExhausted, "/default");
 
     let err = get(builder().max_retries(1).build(), "/one").await;
-    assert_eq!(api(&err).attempts(), 2);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_ended(api(&err), 2, StopReason::RetriesExhausted, "/one");
 
     let err = get(builder().max_retries(0).build(), "/none").await;
-    assert_eq!(api(&err).attempts(), 1);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+    assert_ended(api(&err), 1, StopReason::RetriesDisabled, "/none");
     assert_eq!(api(&err).waited(), Duration::ZERO);
     server.verify().await;
 }
@@ -423,20 +409,16 @@ async fn per_request_extensions_override_max_retries() {
     let url = |route: &str| format!("{}{route}", server.uri());
 
     let err = send_err(client.get(url("/no-retry")).with_extension(NoRetry)).await;
-    assert_eq!(api(&err).attempts(), 1);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+    assert_ended(api(&err), 1, StopReason::RetriesDisabled, "/no-retry");
 
     let err = send_err(client.get(url("/zero")).with_extension(MaxRetries(0))).await;
-    assert_eq!(api(&err).attempts(), 1);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+    assert_ended(api(&err), 1, StopReason::RetriesDisabled, "/zero");
 
     let err = send_err(client.get(url("/one")).with_extension(MaxRetries(1))).await;
-    assert_eq!(api(&err).attempts(), 2);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_ended(api(&err), 2, StopReason::RetriesExhausted, "/one");
 
     let err = send_err(client.get(url("/five")).with_extension(MaxRetries(5))).await;
-    assert_eq!(api(&err).attempts(), 6);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_ended(api(&err), 6, StopReason::RetriesExhausted, "/five");
 
     let err = send_err(client.post(url("/conflict")).with_extension(NoRetry)).await;
     assert_eq!(api(&err).code(), Some(&ErrorCode::ConcurrentModification));
@@ -505,8 +487,7 @@ async fn max_backoff_caps_every_wait() {
         .build();
 
     let err = send_err(client(middleware).get(format!("{}/busy", server.uri()))).await;
-    assert_eq!(api(&err).attempts(), 4);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_ended(api(&err), 4, StopReason::RetriesExhausted, "");
     assert!(
         api(&err).waited() <= Duration::from_millis(3),
         "{:?}",
@@ -532,9 +513,8 @@ async fn no_wait_is_started_that_would_pass_the_time_limit() {
         .build();
 
     let err = send_err(client(middleware).post(format!("{}/throttled", server.uri()))).await;
-    assert_eq!(api(&err).attempts(), 1);
+    assert_ended(api(&err), 1, StopReason::TimeLimit, "");
     assert_eq!(api(&err).waited(), Duration::ZERO);
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::TimeLimit));
     server.verify().await;
 }
 
@@ -552,9 +532,8 @@ async fn the_time_limit_stops_the_wait_that_would_overrun_it() {
     let start = tokio::time::Instant::now();
 
     let err = send_err(paused_client(middleware).get(format!("{}/busy", server.uri()))).await;
-    assert_eq!(api(&err).attempts(), 3);
+    assert_ended(api(&err), 3, StopReason::TimeLimit, "");
     assert_eq!(api(&err).waited(), Duration::from_secs(8));
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::TimeLimit));
     assert!(
         start.elapsed() <= Duration::from_secs(10),
         "{:?}",
@@ -572,11 +551,10 @@ async fn retry_after_seconds_is_the_least_wait() {
 
     let err = send_err(paused_client(middleware).get(format!("{}/busy", server.uri()))).await;
     let api_err = api(&err);
-    assert_eq!(api_err.attempts(), 2);
+    assert_ended(api_err, 2, StopReason::RetriesExhausted, "");
     // 3 s, not the 1 ms backoff.
     assert_eq!(api_err.waited(), Duration::from_secs(3));
     assert_eq!(api_err.retry_after(), Some(Duration::from_secs(3)));
-    assert_eq!(api_err.stop_reason(), Some(StopReason::RetriesExhausted));
     server.verify().await;
 }
 
@@ -644,20 +622,17 @@ async fn a_retry_after_above_the_ceiling_returns_at_once() {
     let start = tokio::time::Instant::now();
 
     let err = send_err(default_ceiling.get(format!("{}/seconds", server.uri()))).await;
-    assert_eq!(api(&err).attempts(), 1);
+    assert_ended(api(&err), 1, StopReason::RetryAfterTooLong, "/seconds");
     assert_eq!(api(&err).waited(), Duration::ZERO);
     assert_eq!(api(&err).retry_after(), Some(Duration::from_secs(21)));
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetryAfterTooLong));
 
     let err = send_err(default_ceiling.post(format!("{}/date", server.uri()))).await;
-    assert_eq!(api(&err).attempts(), 1);
+    assert_ended(api(&err), 1, StopReason::RetryAfterTooLong, "/date");
     assert!(api(&err).retry_after().unwrap() > Duration::from_secs(365 * 24 * 3600));
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetryAfterTooLong));
 
     let err = send_err(low_ceiling.post(format!("{}/custom", server.uri()))).await;
-    assert_eq!(api(&err).attempts(), 1);
+    assert_ended(api(&err), 1, StopReason::RetryAfterTooLong, "/custom");
     assert_eq!(api(&err).retry_after(), Some(Duration::from_secs(3)));
-    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetryAfterTooLong));
 
     assert_eq!(start.elapsed(), Duration::ZERO, "no wait at all");
     server.verify().await;
@@ -719,8 +694,7 @@ async fn a_streaming_body_is_sent_once_and_its_error_decoded() {
     .await;
     let api_err = api(&err);
     assert_eq!(api_err.code(), Some(&ErrorCode::ConcurrentModification));
-    assert_eq!(api_err.attempts(), 1);
-    assert_eq!(api_err.stop_reason(), Some(StopReason::BodyNotCloneable));
+    assert_ended(api_err, 1, StopReason::BodyNotCloneable, "");
 
     // Not retryable anyway: the usual reason, not the body's.
     let err = send_err(

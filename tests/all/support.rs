@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use huaweicloud_errors::{ApiError, ErrorMiddleware, ErrorMiddlewareBuilder, ResendCount};
+use huaweicloud_errors::{
+    ApiError, ErrorMiddleware, ErrorMiddlewareBuilder, ResendCount, StopReason,
+};
 use reqwest::{Request, Response};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Next, RequestBuilder};
 use tokio::io::AsyncReadExt;
@@ -126,6 +128,14 @@ pub(crate) async fn send_err(request: RequestBuilder) -> reqwest_middleware::Err
 /// The `ApiError` inside `err`; panics when it is a transport error.
 pub(crate) fn api(err: &reqwest_middleware::Error) -> &ApiError {
     ApiError::from_error(err).unwrap_or_else(|| panic!("expected an ApiError, got {err:?}"))
+}
+
+/// Asserts that the call behind `err` ended after `attempts` attempts, for
+/// `stop`; `ctx` (the case under test, or `""`) goes into the failure message.
+#[track_caller]
+pub(crate) fn assert_ended(err: &ApiError, attempts: u32, stop: StopReason, ctx: &str) {
+    assert_eq!(err.attempts(), attempts, "attempts of {ctx:?}");
+    assert_eq!(err.stop_reason(), Some(stop), "stop reason of {ctx:?}");
 }
 
 /// An inner middleware (placed after `ErrorMiddleware`) that records the

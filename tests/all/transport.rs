@@ -11,7 +11,9 @@ use reqwest_middleware::ClientWithMiddleware;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::support::{RawServer, Recorder, api, builder, closed_port_url, reqwest_client};
+use crate::support::{
+    RawServer, Recorder, api, assert_ended, builder, closed_port_url, reqwest_client,
+};
 
 /// Drops the connection as soon as the request has been read.
 async fn reset(stream: TcpStream) {
@@ -116,8 +118,7 @@ async fn an_error_answer_cut_short_is_decoded_and_retried_by_its_status() {
         let api_err = api(&err);
         assert_eq!(api_err.status(), StatusCode::SERVICE_UNAVAILABLE, "{m}");
         assert_eq!(api_err.class(), ErrorClass::Retryable, "{m}");
-        assert_eq!(api_err.attempts(), sent, "{m}");
-        assert_eq!(api_err.stop_reason(), Some(stop), "{m}");
+        assert_ended(api_err, sent, stop, m.as_str());
         // What arrived is kept, and the transfer error is the source.
         assert!(api_err.message().contains("error_co"), "{m}: {api_err:?}");
         let source = std::error::Error::source(api_err).expect("the transfer error");
