@@ -452,6 +452,8 @@ impl ErrorMiddleware {
                 // (even if the call is dropped while it is in flight) unless it
                 // succeeds.
                 let paid = held.take().map(Withdrawal::send);
+                // The server's hint on an error answer, if it gave one.
+                let mut retry_after = None;
                 let attempt = match next.clone().run(request, extensions).await {
                     Ok(response) => {
                         let status = response.status();
@@ -467,24 +469,20 @@ impl ErrorMiddleware {
                             }
                             return Ok(response);
                         }
-                        let retry_after = response
+                        retry_after = response
                             .headers()
                             .get(reqwest::header::RETRY_AFTER)
                             .and_then(|v| parse_retry_after(v, SystemTime::now()));
                         // Boxed: inline, the state of reading an error body
                         // would make every call's future larger, and slower
                         // to move.
-                        let mut err = Box::pin(ApiError::read(
+                        let err = Box::pin(ApiError::read(
                             response,
                             config.body_limit,
                             config.body_read_timeout,
                             &*config.classifier,
                         ))
                         .await;
-                        err.set_retry(RetryInfo {
-                            retry_after,
-                            ..RetryInfo::default()
-                        });
                         Attempt::Answer(err)
                     }
                     Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
@@ -495,10 +493,6 @@ impl ErrorMiddleware {
                 drop(paid);
 
                 let failure = failure_of(&attempt);
-                let retry_after = match &attempt {
-                    Attempt::Answer(err) => err.retry_after(),
-                    Attempt::Transport(_) => None,
-                };
                 let decision = self.decide(Decide {
                     failure,
                     idempotent,
@@ -562,7 +556,7 @@ impl ErrorMiddleware {
                                     attempts: resend + 1,
                                     waited,
                                     stop: Some(stop),
-                                    retry_after: err.retry_after(),
+                                    retry_after,
                                 });
                                 err.set_method(method);
                                 err.into()
