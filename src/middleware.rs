@@ -390,7 +390,13 @@ impl Middleware for ErrorMiddleware {
                 url.path = %req.url().path(),
                 http.request.resend_count = tracing::field::Empty,
             );
-            Box::pin(self.run(req, extensions, next).instrument(span))
+            if span.is_disabled() {
+                // No subscriber wants it: skip entering and leaving it on
+                // every poll.
+                Box::pin(self.run(req, extensions, next))
+            } else {
+                Box::pin(self.run(req, extensions, next).instrument(span))
+            }
         }
         #[cfg(not(feature = "tracing"))]
         {
