@@ -282,7 +282,7 @@ async fn display_and_debug_show_the_answer_and_the_retries() {
 }
 
 #[tokio::test]
-async fn resend_count_is_inserted_before_each_attempt() {
+async fn resend_count_is_inserted_before_each_retry() {
     let server = MockServer::start().await;
     Mock::given(path("/busy"))
         .respond_with(answer(503, "APIGW.0613"))
