@@ -145,8 +145,11 @@ impl RetryBudget {
         let _ = self
             .shared
             .tokens
+            // A full bucket is left unwritten: most calls succeed, and a
+            // write on every success would bounce the bucket's cache line
+            // between the cores of every thread sharing it.
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
-                Some(t.saturating_add(amount).min(capacity))
+                (t < capacity).then(|| t.saturating_add(amount).min(capacity))
             });
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::Extensions;
-use reqwest::{Request, Response, StatusCode};
+use reqwest::{Method, Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
@@ -406,9 +406,10 @@ impl Middleware for ErrorMiddleware {
 }
 
 impl ErrorMiddleware {
-    /// The call. The setup runs before the future is made, and the future
-    /// captures the request once: an `async fn` would keep the argument and
-    /// its local too, more copies of the request in every call's future.
+    /// The call. The setup runs before the future is made; the future holds
+    /// only what the first attempt needs, so that every call's future stays
+    /// small. Retries run in a second future, [`retry`](Self::retry), boxed
+    /// only when the first attempt fails.
     fn run<'a>(
         &'a self,
         req: Request,
@@ -427,170 +428,207 @@ impl ErrorMiddleware {
             || config.assume_idempotent || is_idempotent_method(req.method()),
             |i| i.0,
         );
-        let method = req.method().clone();
-        let start = Instant::now();
-        let mut request = req;
+        let call = Call {
+            method: req.method().clone(),
+            start: Instant::now(),
+            max_retries,
+            idempotent,
+        };
+        // One slot, so that the future holds one request: the request until
+        // the first attempt takes it, then the copy kept for a retry.
+        let mut slot = Some(req);
         async move {
-            // Made at the first failure: a call that succeeds draws nothing.
-            let mut rng: Option<fastrand::Rng> = None;
-            let mut waited = Duration::ZERO;
-            // Tokens for the retry being waited for: dropped with the call during
-            // the backoff, they go back to the bucket.
-            let mut held: Option<Withdrawal> = None;
-            let mut resend = 0u32;
-            loop {
-                if resend > 0 {
-                    // Absent on the first attempt, as OpenTelemetry leaves
-                    // `http.request.resend_count` unset there; skipping it keeps
-                    // the common path free of allocation.
-                    extensions.insert(ResendCount(resend));
-                    #[cfg(feature = "tracing")]
-                    tracing::Span::current().record("http.request.resend_count", resend);
-                }
+            // In blocks of their own, so that neither the request nor the
+            // answer takes room in the future across the `.await`s below.
+            let attempt = {
+                let Some(req) = slot.take() else {
+                    unreachable!("the slot holds the request until the first attempt")
+                };
                 // Keep a copy for the next attempt only while one may follow.
-                let spare = if resend < max_retries {
-                    request.try_clone()
-                } else {
-                    None
-                };
-
-                // From here the retry reaches the server: its tokens stay spent
-                // (even if the call is dropped while it is in flight) unless it
-                // succeeds.
-                let paid = held.take().map(Withdrawal::send);
-                // The server's hint on an error answer, if it gave one.
-                let mut retry_after = None;
-                let attempt = match next.clone().run(request, extensions).await {
-                    Ok(response) => {
-                        let status = response.status();
-                        if status.as_u16() < 400 || config.pass_through.contains(status) {
-                            self.record_success(resend, paid);
-                            let mut response = response;
-                            if resend > 0 {
-                                // Only retried calls pay for the insertion.
-                                response.extensions_mut().insert(RetryStats {
-                                    attempts: resend + 1,
-                                    waited,
-                                });
-                            }
-                            return Ok(response);
-                        }
-                        retry_after = response
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                        // Boxed: inline, the state of reading an error body
-                        // would make every call's future larger, and slower
-                        // to move.
-                        let err = Box::pin(ApiError::read(
-                            response,
-                            config.body_limit,
-                            config.body_read_timeout,
-                            &*config.classifier,
-                        ))
-                        .await;
-                        Attempt::Answer(err)
-                    }
-                    Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
-                    // Another middleware's own error: not ours to retry.
-                    Err(other) => return Err(other),
-                };
-                // The retry failed: its tokens stay spent.
-                drop(paid);
-
-                let failure = failure_of(&attempt);
-                let decision = self.decide(Decide {
-                    failure,
-                    idempotent,
-                    resend,
-                    max_retries,
-                    spare,
-                    retry_after,
-                    elapsed: start.elapsed(),
-                    rng: &mut rng,
-                });
-                match decision {
-                    Decision::Retry {
-                        delay,
-                        withdrawal,
-                        next_request,
-                    } => {
-                        event!(
-                            WARN,
-                            attempt = resend + 1,
-                            http.request.resend_count = resend,
-                            status = attempt_status(&attempt),
-                            code = attempt_code(&attempt),
-                            class = attempt_class(&attempt),
-                            request_id = attempt_request_id(&attempt),
-                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            "huaweicloud call failed; retrying"
-                        );
-                        held = withdrawal;
-                        Box::pin(tokio::time::sleep(delay)).await;
-                        waited = waited.saturating_add(delay);
-                        resend += 1;
-                        request = next_request;
-                    }
-                    Decision::Stop(stop) => {
-                        macro_rules! gave_up {
-                            ($level:ident) => {
-                                event!(
-                                    $level,
-                                    attempts = resend + 1,
-                                    status = attempt_status(&attempt),
-                                    code = attempt_code(&attempt),
-                                    class = attempt_class(&attempt),
-                                    request_id = attempt_request_id(&attempt),
-                                    waited_ms =
-                                        u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                                    stop_reason = stop.as_str(),
-                                    "huaweicloud call failed; giving up"
-                                )
-                            };
-                        }
-                        // A 404 or 409 the caller expects is no warning; giving
-                        // up on a transient failure is.
-                        if failure.retry_rule() == RetryRule::Never {
-                            gave_up!(DEBUG);
-                        } else {
-                            gave_up!(WARN);
-                        }
-                        return Err(match attempt {
-                            Attempt::Answer(mut err) => {
-                                err.set_retry(RetryInfo {
-                                    attempts: resend + 1,
-                                    waited,
-                                    stop: Some(stop),
-                                    retry_after,
-                                });
-                                err.set_method(method);
-                                err.into()
-                            }
-                            Attempt::Transport(mut err) => {
-                                // reqwest shows the whole URL; keep the query
-                                // and user info out of it, as ApiError does.
-                                if let Some(url) = err.url_mut() {
-                                    sanitize_url(url);
-                                }
-                                err.into()
-                            }
-                        });
-                    }
+                if max_retries > 0 {
+                    slot = req.try_clone();
                 }
-            }
+                next.clone().run(req, extensions)
+            };
+            let retry = match attempt.await {
+                Ok(response) if self.passes(response.status()) => {
+                    if let Some(budget) = &config.budget {
+                        budget.deposit_success();
+                    }
+                    return Ok(response);
+                }
+                outcome => Box::pin(self.retry(call, outcome, slot, extensions, next)),
+            };
+            retry.await
         }
     }
 
-    fn record_success(&self, resend: u32, paid: Option<Sent>) {
-        // A retry that succeeds gives its tokens back; a first-attempt
-        // success adds to the bucket.
-        if let Some(paid) = paid {
-            paid.refund();
+    /// Whether an answer with `status` goes back to the caller as it is.
+    fn passes(&self, status: StatusCode) -> bool {
+        status.as_u16() < 400 || self.config.pass_through.contains(status)
+    }
+
+    /// The call after its first attempt failed with `outcome`: decodes the
+    /// error, and retries while the rules and the budget allow.
+    async fn retry(
+        &self,
+        call: Call,
+        mut outcome: reqwest_middleware::Result<Response>,
+        mut spare: Option<Request>,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let config = &*self.config;
+        // Made at the first failure: a call that succeeds draws nothing.
+        let mut rng: Option<fastrand::Rng> = None;
+        let mut waited = Duration::ZERO;
+        // The tokens of the retry in flight: they stay spent (even if the
+        // call is dropped while the retry is in flight) unless it succeeds.
+        let mut paid: Option<Sent> = None;
+        let mut resend = 0u32;
+        loop {
+            // The server's hint on an error answer, if it gave one.
+            let mut retry_after = None;
+            let attempt = match outcome {
+                Ok(response) => {
+                    if self.passes(response.status()) {
+                        // Only a retry gets here: its tokens go back.
+                        if let Some(paid) = paid {
+                            paid.refund();
+                        }
+                        let mut response = response;
+                        response.extensions_mut().insert(RetryStats {
+                            attempts: resend + 1,
+                            waited,
+                        });
+                        return Ok(response);
+                    }
+                    retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    // Boxed: inline, the state of reading an error body would
+                    // make this future larger, and slower to move.
+                    let err = Box::pin(ApiError::read(
+                        response,
+                        config.body_limit,
+                        config.body_read_timeout,
+                        &*config.classifier,
+                    ))
+                    .await;
+                    Attempt::Answer(err)
+                }
+                Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
+                // Another middleware's own error: not ours to retry.
+                Err(other) => return Err(other),
+            };
+            // The retry failed: its tokens stay spent.
+            drop(paid.take());
+
+            let failure = failure_of(&attempt);
+            let decision = self.decide(Decide {
+                failure,
+                idempotent: call.idempotent,
+                resend,
+                max_retries: call.max_retries,
+                spare: spare.take(),
+                retry_after,
+                elapsed: call.start.elapsed(),
+                rng: &mut rng,
+            });
+            let (delay, withdrawal, request) = match decision {
+                Decision::Retry {
+                    delay,
+                    withdrawal,
+                    next_request,
+                } => (delay, withdrawal, next_request),
+                Decision::Stop(stop) => {
+                    let info = RetryInfo {
+                        attempts: resend + 1,
+                        waited,
+                        stop: Some(stop),
+                        retry_after,
+                    };
+                    return Err(Self::give_up(attempt, failure, info, &call.method));
+                }
+            };
+            event!(
+                WARN,
+                attempt = resend + 1,
+                http.request.resend_count = resend,
+                status = attempt_status(&attempt),
+                code = attempt_code(&attempt),
+                class = attempt_class(&attempt),
+                request_id = attempt_request_id(&attempt),
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "huaweicloud call failed; retrying"
+            );
+            drop(attempt);
+            // Tokens for the retry being waited for: dropped with the call
+            // during the backoff, they go back to the bucket.
+            let held = withdrawal;
+            Box::pin(tokio::time::sleep(delay)).await;
+            waited = waited.saturating_add(delay);
+            resend += 1;
+
+            // Absent on the first attempt, as OpenTelemetry leaves
+            // `http.request.resend_count` unset there.
+            extensions.insert(ResendCount(resend));
+            #[cfg(feature = "tracing")]
+            tracing::Span::current().record("http.request.resend_count", resend);
+            spare = if resend < call.max_retries {
+                request.try_clone()
+            } else {
+                None
+            };
+            // From here the retry reaches the server.
+            paid = held.map(Withdrawal::send);
+            outcome = next.clone().run(request, extensions).await;
         }
-        if resend == 0 {
-            if let Some(budget) = &self.config.budget {
-                budget.deposit_success();
+    }
+
+    /// The error the call ends with, after logging that it gave up.
+    fn give_up(
+        attempt: Attempt,
+        failure: Failure,
+        info: RetryInfo,
+        method: &Method,
+    ) -> reqwest_middleware::Error {
+        macro_rules! gave_up {
+            ($level:ident) => {
+                event!(
+                    $level,
+                    attempts = info.attempts,
+                    status = attempt_status(&attempt),
+                    code = attempt_code(&attempt),
+                    class = attempt_class(&attempt),
+                    request_id = attempt_request_id(&attempt),
+                    waited_ms = u64::try_from(info.waited.as_millis()).unwrap_or(u64::MAX),
+                    stop_reason = info.stop.map(StopReason::as_str),
+                    "huaweicloud call failed; giving up"
+                )
+            };
+        }
+        // A 404 or 409 the caller expects is no warning; giving up on a
+        // transient failure is.
+        if failure.retry_rule() == RetryRule::Never {
+            gave_up!(DEBUG);
+        } else {
+            gave_up!(WARN);
+        }
+        match attempt {
+            Attempt::Answer(mut err) => {
+                err.set_retry(info);
+                err.set_method(method.clone());
+                err.into()
+            }
+            Attempt::Transport(mut err) => {
+                // reqwest shows the whole URL; keep the query and user info
+                // out of it, as ApiError does.
+                if let Some(url) = err.url_mut() {
+                    sanitize_url(url);
+                }
+                err.into()
             }
         }
     }
@@ -654,6 +692,14 @@ impl ErrorMiddleware {
             next_request,
         }
     }
+}
+
+/// What the retries of a call need to know of its first attempt.
+struct Call {
+    method: Method,
+    start: Instant,
+    max_retries: u32,
+    idempotent: bool,
 }
 
 struct Decide<'a> {
