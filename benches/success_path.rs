@@ -3,6 +3,12 @@
 //! `RetryTransientMiddleware` (exponential backoff, 3 retries), one call at a time and
 //! 64 calls in flight, against one loopback HTTP/1.1 keep-alive server started here.
 //!
+//! Two reference layers show what any layer costs before it does any work:
+//! `noop_layer` hands the request on and returns the inner future as it is (the least a
+//! `reqwest-middleware` layer can cost), and `clone_and_forward` boxes its own future
+//! and keeps a `Request::try_clone` copy until the answer arrives (the least a layer
+//! that can retry can cost).
+//!
 //! ```text
 //! cargo bench --bench success_path
 //! ```
@@ -19,6 +25,9 @@
 //! `reqwest::Request::try_clone`, the copy `ErrorMiddleware` keeps to retry with; the
 //! `request/try_clone` group times that copy.
 //!
+//! `--calls CASE N [IN_FLIGHT]` makes a fixed number of calls and nothing else, for
+//! `benches/instructions.sh` to count their instructions under callgrind.
+//!
 //! After criterion's groups, a side-by-side pass (`success/side_by_side`, see
 //! `support/side_by_side.rs`) gives the medians and ratios in one markdown table.
 
@@ -32,10 +41,11 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use futures::future::join_all;
+use http::Extensions;
 use huaweicloud_errors::ErrorMiddleware;
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 use reqwest_retry::RetryTransientMiddleware;
 use reqwest_retry::policies::ExponentialBackoff;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -142,10 +152,63 @@ fn bare_client() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-/// The four clients compared.
+/// A layer that does nothing: the inner future is returned as it is.
+struct NoopLayer;
+
+/// A layer that does what every retrying layer must: it boxes its own future
+/// and keeps a copy of the request until the answer arrives.
+struct CloneAndForward;
+
+type CallFuture<'a> = std::pin::Pin<
+    Box<dyn Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'a>,
+>;
+
+impl Middleware for NoopLayer {
+    fn handle<'s, 'e, 'n, 'fut>(
+        &'s self,
+        req: reqwest::Request,
+        extensions: &'e mut Extensions,
+        next: Next<'n>,
+    ) -> CallFuture<'fut>
+    where
+        's: 'fut,
+        'e: 'fut,
+        'n: 'fut,
+        Self: 'fut,
+    {
+        next.run(req, extensions)
+    }
+}
+
+impl Middleware for CloneAndForward {
+    fn handle<'s, 'e, 'n, 'fut>(
+        &'s self,
+        req: reqwest::Request,
+        extensions: &'e mut Extensions,
+        next: Next<'n>,
+    ) -> CallFuture<'fut>
+    where
+        's: 'fut,
+        'e: 'fut,
+        'n: 'fut,
+        Self: 'fut,
+    {
+        let spare = req.try_clone();
+        let attempt = next.run(req, extensions);
+        Box::pin(async move {
+            let answer = attempt.await;
+            drop(black_box(spare));
+            answer
+        })
+    }
+}
+
+/// The clients compared.
 struct Clients {
     bare: reqwest::Client,
     no_middleware: ClientWithMiddleware,
+    noop_layer: ClientWithMiddleware,
+    clone_and_forward: ClientWithMiddleware,
     error_middleware: ClientWithMiddleware,
     reqwest_retry: ClientWithMiddleware,
 }
@@ -155,6 +218,10 @@ impl Clients {
         Clients {
             bare: bare_client(),
             no_middleware: ClientBuilder::new(bare_client()).build(),
+            noop_layer: ClientBuilder::new(bare_client()).with(NoopLayer).build(),
+            clone_and_forward: ClientBuilder::new(bare_client())
+                .with(CloneAndForward)
+                .build(),
             error_middleware: ClientBuilder::new(bare_client())
                 .with(ErrorMiddleware::default())
                 .build(),
@@ -184,14 +251,18 @@ async fn call_with(client: &ClientWithMiddleware, url: &str) -> usize {
 enum Which {
     Bare,
     NoMiddleware,
+    NoopLayer,
+    CloneAndForward,
     ErrorMiddleware,
     ReqwestRetry,
 }
 
 impl Which {
-    const ALL: [(Which, &'static str); 4] = [
+    const ALL: [(Which, &'static str); 6] = [
         (Which::Bare, "reqwest"),
         (Which::NoMiddleware, "middleware_none"),
+        (Which::NoopLayer, "noop_layer"),
+        (Which::CloneAndForward, "clone_and_forward"),
         (Which::ErrorMiddleware, "error_middleware"),
         (Which::ReqwestRetry, "reqwest_retry"),
     ];
@@ -200,6 +271,8 @@ impl Which {
         match self {
             Which::Bare => call_bare(&clients.bare, url).await,
             Which::NoMiddleware => call_with(&clients.no_middleware, url).await,
+            Which::NoopLayer => call_with(&clients.noop_layer, url).await,
+            Which::CloneAndForward => call_with(&clients.clone_and_forward, url).await,
             Which::ErrorMiddleware => call_with(&clients.error_middleware, url).await,
             Which::ReqwestRetry => call_with(&clients.reqwest_retry, url).await,
         }
@@ -308,4 +381,41 @@ criterion_group! {
         .measurement_time(Duration::from_secs(6));
     targets = success_path
 }
-criterion_main!(benches);
+/// `--calls CASE N [IN_FLIGHT]`: makes `N` calls with one client (after opening its
+/// connections), outside criterion, and exits: a fixed amount of work for an
+/// instruction counter. `benches/instructions.sh` runs it under callgrind.
+fn calls_mode() -> Option<(Which, u32, usize)> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--calls")?;
+    let name = args.get(at + 1)?;
+    let Some(&(which, _)) = Which::ALL.iter().find(|(_, n)| n == name) else {
+        let names = Which::ALL.map(|(_, n)| n).join(", ");
+        panic!("--calls: unknown case {name:?}; the cases are {names}");
+    };
+    let calls = args
+        .get(at + 2)?
+        .parse()
+        .expect("--calls CASE N: N is a number");
+    let in_flight = args
+        .get(at + 3)
+        .map_or(1, |n| n.parse().expect("IN_FLIGHT"));
+    Some((which, calls, in_flight))
+}
+
+fn main() {
+    if let Some((which, calls, in_flight)) = calls_mode() {
+        let rt = runtime();
+        let addr = start_server(&rt);
+        let url = format!("http://{addr}/v5/agencies/a-7f3a");
+        let clients = Clients::new();
+        rt.block_on(async {
+            join_all((0..IN_FLIGHT).map(|_| which.call(&clients, &url))).await;
+            for _ in 0..calls as usize / in_flight {
+                join_all((0..in_flight).map(|_| which.call(&clients, &url))).await;
+            }
+        });
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Instructions per call on the success path, counted by callgrind: the same count
+# for the same binary whatever else the machine is doing, so differences of a few
+# hundred instructions a call show, which wall-clock medians on a shared machine
+# cannot resolve.
+#
+#   bash benches/instructions.sh          # needs valgrind
+#
+# Each case makes 1,000 and then 3,000 calls (after opening its connections);
+# the difference over 2,000 is the cost of one call, setup excluded. The server
+# runs in the same process, so a call counts the work of both ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not installed" >&2; exit 1; }
+bin=$(cargo bench --bench success_path --no-run 2>&1 |
+    sed -n 's/.*Executable .*(\(.*success_path-[0-9a-f]*\)).*/\1/p')
+[ -x "$bin" ] || { echo "instructions.sh: no bench binary found" >&2; exit 1; }
+
+count() { # case calls in_flight
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" --calls "$1" "$2" "$3" 2>&1 |
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+
+cases=(reqwest middleware_none noop_layer clone_and_forward error_middleware reqwest_retry)
+for in_flight in 1 64; do
+    echo
+    echo "instructions per call, ${in_flight} in flight (callgrind)"
+    echo
+    echo "| case | instructions | ratio to reqwest | ratio to reqwest_retry |"
+    echo "| --- | ---: | ---: | ---: |"
+    declare -A per_call=()
+    for case in "${cases[@]}"; do
+        small=$(count "$case" 1024 "$in_flight")
+        large=$(count "$case" 3072 "$in_flight")
+        per_call[$case]=$(( (large - small) / 2048 ))
+    done
+    for case in "${cases[@]}"; do
+        awk -v c="$case" -v n="${per_call[$case]}" -v b="${per_call[reqwest]}" \
+            -v r="${per_call[reqwest_retry]}" \
+            'BEGIN { printf "| %s | %d | %.3f | %.3f |\n", c, n, n / b, n / r }'
+    done
+    unset per_call
+done
