@@ -7,8 +7,6 @@
 //! The servers are blocking `std::net` servers on their own threads, so that
 //! the client's allocations can be counted on the test's thread alone.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::{self, JoinHandle};
@@ -17,56 +15,11 @@ use std::time::{Duration, Instant};
 use huaweicloud_errors::{ApiError, ErrorCode, ErrorMiddleware, NoRetry, StopReason};
 use reqwest_middleware::RequestBuilder;
 
+use crate::counting::counted;
 use crate::fault_server::client;
 use crate::support::assert_ended;
 
 // ----- counting the client's allocations -----
-
-/// The system allocator, counting the bytes each thread allocates while
-/// counting is on for it (with [`allocated_during`]).
-struct CountingAllocator;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATED: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count(bytes: usize) {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = ALLOCATED.try_with(|n| n.set(n.get() + bytes as u64));
-        }
-    });
-}
-
-// SAFETY: every call is passed on unchanged to the system allocator.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size.saturating_sub(layout.size()));
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// Runs `future` to completion on a current-thread runtime (so that the
 /// client, its connection task and the middleware all run on this thread)
@@ -77,11 +30,8 @@ fn allocated_during<T>(future: impl Future<Output = T>) -> (T, u64) {
         .enable_all()
         .build()
         .unwrap();
-    ALLOCATED.with(|n| n.set(0));
-    COUNTING.with(|on| on.set(true));
-    let output = runtime.block_on(future);
-    COUNTING.with(|on| on.set(false));
-    (output, ALLOCATED.with(Cell::get))
+    let (output, counts) = counted(|| runtime.block_on(future));
+    (output, counts.bytes)
 }
 
 /// Sends `request` (with [`allocated_during`]) and returns the error it ends

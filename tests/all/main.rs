@@ -3,6 +3,7 @@
 
 mod budget;
 mod catalogue;
+mod counting;
 mod deadlines;
 mod decode;
 mod fault_server;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use huaweicloud_errors::{ApiError, ErrorClass, ErrorCode, Reason, StopReason};
+use huaweicloud_errors::{
+    ApiError, ErrorClass, ErrorCode, ErrorMiddleware, Reason, RetryStats, StopReason,
+};
 use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt;
 use wiremock::matchers::{method, path};
@@ -482,4 +484,114 @@ fn new_equals_default_and_the_builder_defaults() {
     ] {
         assert!(new.contains(setting), "{setting} missing from {new}");
     }
+}
+
+/// A layer that does nothing: it returns the inner future as it is.
+struct NoopLayer;
+
+impl reqwest_middleware::Middleware for NoopLayer {
+    fn handle<'s, 'e, 'n, 'fut>(
+        &'s self,
+        req: reqwest::Request,
+        extensions: &'e mut http::Extensions,
+        next: reqwest_middleware::Next<'n>,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'fut>,
+    >
+    where
+        's: 'fut,
+        'e: 'fut,
+        'n: 'fut,
+        Self: 'fut,
+    {
+        next.run(req, extensions)
+    }
+}
+
+/// Serves `200` with a small JSON body to every request, on keep-alive
+/// connections, from threads of its own (so that its allocations are not
+/// counted with the client's).
+fn keep_alive_server() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        if stream.write_all(answer).is_err() {
+                            return;
+                        }
+                    }
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A call that succeeds at once costs, beyond what a layer that does nothing
+/// costs, the copy of the request kept for a retry (`Request::try_clone`,
+/// four allocations for a GET) and the call's boxed future: it reads no body,
+/// inserts no extension and draws no randomness.
+#[test]
+fn a_successful_call_allocates_only_the_retry_copy_and_its_future() {
+    const CALLS: u64 = 200;
+    let addr = keep_alive_server();
+    let url = format!("http://{addr}/v5/agencies/a-1");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let noop =
+        reqwest_middleware::ClientBuilder::new(crate::support::reqwest_client().build().unwrap())
+            .with(NoopLayer)
+            .build();
+    let ours = client(ErrorMiddleware::default());
+    // The span would be recorded by the suite's global subscriber: measure
+    // the call as an application without a subscriber runs it.
+    #[cfg(feature = "tracing")]
+    let _silent = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
+
+    let per_call = |client: &reqwest_middleware::ClientWithMiddleware| {
+        let calls = async {
+            for _ in 0..CALLS {
+                let response = client.get(&url).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                assert!(response.extensions().get::<RetryStats>().is_none());
+                assert_eq!(response.bytes().await.unwrap().len(), 11);
+            }
+        };
+        // Open the connection first: the counted calls reuse it.
+        runtime.block_on(async {
+            client
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
+        let ((), counts) = crate::counting::counted(|| runtime.block_on(calls));
+        counts.allocations as f64 / CALLS as f64
+    };
+    let noop_per_call = per_call(&noop);
+    let ours_per_call = per_call(&ours);
+    let added = ours_per_call - noop_per_call;
+    assert!(
+        (1.0..=5.0).contains(&added),
+        "ErrorMiddleware added {added:.2} allocations a call \
+         ({ours_per_call:.2} against {noop_per_call:.2} for a layer that does nothing)"
+    );
 }
