@@ -407,9 +407,9 @@ impl Middleware for ErrorMiddleware {
 
 impl ErrorMiddleware {
     /// The call. The setup runs before the future is made; the future holds
-    /// only what the first attempt needs, so that every call's future stays
-    /// small. Retries run in a second future, [`retry`](Self::retry), boxed
-    /// only when the first attempt fails.
+    /// only the first attempt and what its retries need to know of it, so
+    /// that every call's future stays small. Retries run in a second future,
+    /// [`retry`](Self::retry), boxed only when the first attempt fails.
     fn run<'a>(
         &'a self,
         req: Request,
@@ -479,7 +479,7 @@ impl ErrorMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let config = &*self.config;
-        // Made at the first failure: a call that succeeds draws nothing.
+        // Made at the first decision to retry.
         let mut rng: Option<fastrand::Rng> = None;
         let mut waited = Duration::ZERO;
         // The tokens of the retry in flight: they stay spent (even if the
@@ -492,7 +492,9 @@ impl ErrorMiddleware {
             let attempt = match outcome {
                 Ok(response) => {
                     if self.passes(response.status()) {
-                        // Only a retry gets here: its tokens go back.
+                        // Only a retry gets here (`run` returns a first
+                        // attempt that passes): its tokens go back.
+                        debug_assert!(resend > 0, "a first attempt that passes never gets here");
                         if let Some(paid) = paid {
                             paid.refund();
                         }
@@ -508,7 +510,7 @@ impl ErrorMiddleware {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
                     // Boxed: inline, the state of reading an error body would
-                    // make this future larger, and slower to move.
+                    // be held in this future across every backoff and retry.
                     let err = Box::pin(ApiError::read(
                         response,
                         config.body_limit,
@@ -522,7 +524,7 @@ impl ErrorMiddleware {
                 // Another middleware's own error: not ours to retry.
                 Err(other) => return Err(other),
             };
-            // The retry failed: its tokens stay spent.
+            // The attempt failed: a retry's tokens stay spent.
             drop(paid.take());
 
             let failure = failure_of(&attempt);

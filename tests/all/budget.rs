@@ -430,3 +430,41 @@ async fn each_middleware_built_gets_its_own_default_bucket() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_status_let_through_at_the_first_attempt_counts_as_a_success() {
+    let server = wiremock::MockServer::start().await;
+    for (route, status, code) in [("/busy", 503, "APIGW.0613"), ("/gone", 404, "PAP5.0012")] {
+        wiremock::Mock::given(wiremock::matchers::path(route))
+            .respond_with(crate::support::answer(status, code))
+            .mount(&server)
+            .await;
+    }
+    let budget = RetryBudget::new().with_capacity(100);
+    let client = client(
+        crate::support::builder()
+            .max_retries(1)
+            .pass_through(reqwest::StatusCode::NOT_FOUND)
+            .retry_budget(budget.clone())
+            .build(),
+    );
+    let err = crate::support::send_err(client.get(format!("{}/busy", server.uri()))).await;
+    assert_ended(
+        crate::support::api(&err),
+        2,
+        StopReason::RetriesExhausted,
+        "/busy",
+    );
+    assert_eq!(budget.available(), 90);
+    let gone = client
+        .get(format!("{}/gone", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(
+        budget.available(),
+        91,
+        "a first-attempt success adds a token"
+    );
+}

@@ -2,20 +2,24 @@
 //! how the typed error is reached and shown, body limits, `ResendCount`, and
 //! the tracing events.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use huaweicloud_errors::{
-    ApiError, ErrorClass, ErrorCode, ErrorMiddleware, Reason, RetryStats, StopReason,
+    ApiError, ErrorClass, ErrorCode, ErrorMiddleware, Reason, ResendCount, RetryBudget, RetryStats,
+    StopReason,
 };
 use reqwest::StatusCode;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Next};
 use tokio::io::AsyncWriteExt;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{
-    RawServer, Recorder, answer, api, builder, client, closed_port_url, error_body, send_err,
+    RawServer, Recorder, answer, api, builder, client, closed_port_url, error_body, reqwest_client,
+    send_err,
 };
 
 #[tokio::test]
@@ -494,10 +498,8 @@ impl reqwest_middleware::Middleware for NoopLayer {
         &'s self,
         req: reqwest::Request,
         extensions: &'e mut http::Extensions,
-        next: reqwest_middleware::Next<'n>,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'fut>,
-    >
+        next: Next<'n>,
+    ) -> InnerFuture<'fut>
     where
         's: 'fut,
         'e: 'fut,
@@ -563,7 +565,7 @@ fn a_successful_call_allocates_only_the_retry_copy_and_its_future() {
     #[cfg(feature = "tracing")]
     let _silent = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
 
-    let per_call = |client: &reqwest_middleware::ClientWithMiddleware| {
+    let per_call = |client: &ClientWithMiddleware| {
         let calls = async {
             for _ in 0..CALLS {
                 let response = client.get(&url).send().await.unwrap();
@@ -594,4 +596,188 @@ fn a_successful_call_allocates_only_the_retry_copy_and_its_future() {
         "ErrorMiddleware added {added:.2} allocations a call \
          ({ours_per_call:.2} against {noop_per_call:.2} for a layer that does nothing)"
     );
+}
+
+/// `first` once on `route`, then `then` for every later attempt.
+async fn once_then(
+    server: &MockServer,
+    route: &str,
+    first: ResponseTemplate,
+    then: ResponseTemplate,
+) {
+    Mock::given(path(route))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(path(route))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn retry_stats_come_only_with_a_retried_success_and_a_pass_through_on_a_retry() {
+    let server = MockServer::start().await;
+    once_then(
+        &server,
+        "/flaky",
+        answer(503, "APIGW.0613"),
+        ResponseTemplate::new(200),
+    )
+    .await;
+    once_then(
+        &server,
+        "/gone",
+        answer(503, "APIGW.0613"),
+        answer(404, "PAP5.0012"),
+    )
+    .await;
+    Mock::given(path("/ok"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let budget = RetryBudget::new().with_capacity(100);
+    let client = client(
+        builder()
+            .pass_through(StatusCode::NOT_FOUND)
+            .retry_budget(budget.clone())
+            .build(),
+    );
+
+    let ok = client
+        .get(format!("{}/ok", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.extensions().get::<RetryStats>().is_none());
+
+    let retried = client
+        .get(format!("{}/flaky", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    let stats = retried.extensions().get::<RetryStats>().copied().unwrap();
+    assert_eq!(stats.attempts, 2);
+    assert_eq!(
+        budget.available(),
+        100,
+        "a retry that succeeds gives its tokens back"
+    );
+
+    // A status let through, on a retry: Ok, with the stats, tokens given back.
+    let gone = client
+        .get(format!("{}/gone", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert_eq!(gone.extensions().get::<RetryStats>().unwrap().attempts, 2);
+    assert_eq!(budget.available(), 100);
+}
+
+type InnerFuture<'a> =
+    Pin<Box<dyn Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'a>>;
+
+fn as_middleware<F>(f: F) -> F
+where
+    F: for<'a> Fn(reqwest::Request, &'a mut http::Extensions, Next<'a>) -> InnerFuture<'a>,
+{
+    f
+}
+
+/// A client with `middleware` outside a layer that fails with an error of
+/// its own on the attempt with resend count `fail_at`.
+fn client_failing_inside(middleware: ErrorMiddleware, fail_at: u32) -> ClientWithMiddleware {
+    let inner = as_middleware(move |req, extensions, next| {
+        let resend = extensions.get::<ResendCount>().map_or(0, |r| r.0);
+        if resend == fail_at {
+            Box::pin(async {
+                Err(reqwest_middleware::Error::middleware(
+                    std::io::Error::other("inner layer"),
+                ))
+            })
+        } else {
+            next.run(req, extensions)
+        }
+    });
+    ClientBuilder::new(reqwest_client().build().unwrap())
+        .with(middleware)
+        .with(inner)
+        .build()
+}
+
+#[tokio::test]
+async fn another_layers_error_is_returned_as_it_is_and_never_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .mount(&server)
+        .await;
+    let budget = RetryBudget::new().with_capacity(100);
+    let url = format!("{}/busy", server.uri());
+
+    // On the first attempt: returned at once, nothing reaches the server.
+    let client = client_failing_inside(builder().retry_budget(budget.clone()).build(), 0);
+    let err = send_err(client.get(&url)).await;
+    assert!(
+        matches!(err, reqwest_middleware::Error::Middleware(_)),
+        "{err:?}"
+    );
+    assert!(ApiError::from_error(&err).is_none());
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+    assert_eq!(budget.available(), 100, "no retry, no deposit");
+
+    // On the retry: returned as it is, and the retry stays paid for.
+    let client = client_failing_inside(builder().retry_budget(budget.clone()).build(), 1);
+    let err = send_err(client.get(&url)).await;
+    assert!(
+        matches!(err, reqwest_middleware::Error::Middleware(_)),
+        "{err:?}"
+    );
+    assert!(ApiError::from_error(&err).is_none());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(budget.available(), 90);
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn the_span_carries_the_resend_count_and_giving_up_on_a_rejection_is_debug() {
+    let (logs, _guard) = crate::support::Captured::start();
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/denied"))
+        .respond_with(answer(403, "PAP5.0001"))
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+
+    let err = send_err(client.get(format!("{}/busy", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 4);
+    let err = send_err(client.get(format!("{}/denied", server.uri()))).await;
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::NotRetryable));
+
+    let text = logs.text();
+    // The span's fields come before the first `}:` of a line.
+    let span_of = |line: &str| line.split("}:").next().unwrap_or_default().to_owned();
+    let retrying: Vec<&str> = text.lines().filter(|l| l.contains("retrying")).collect();
+    let giving_up: Vec<&str> = text.lines().filter(|l| l.contains("giving up")).collect();
+    assert_eq!((retrying.len(), giving_up.len()), (3, 2), "{text}");
+    assert!(!span_of(retrying[0]).contains("resend_count"), "{text}");
+    assert!(
+        span_of(retrying[1]).contains("http.request.resend_count=1"),
+        "{text}"
+    );
+    assert!(
+        span_of(giving_up[0]).contains("http.request.resend_count=3"),
+        "{text}"
+    );
+    assert!(giving_up[0].contains(" WARN "), "{text}");
+    assert!(giving_up[1].contains("DEBUG"), "{text}");
+    assert!(!span_of(giving_up[1]).contains("resend_count"), "{text}");
 }
