@@ -259,6 +259,21 @@ impl Failure {
         }
     }
 
+    /// Whether the request may have reached the server (an answer, a
+    /// timeout, a reset: anything but a failure to connect). A request that
+    /// may have been received is resent only within [`RetryScope::IdempotentOnly`]
+    /// or wider.
+    // For the whole-call deadline, which must not resend a cut-off write.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) const fn may_have_been_sent(self) -> bool {
+        !matches!(self, Failure::Connect)
+    }
+
+    /// Whether the attempt timed out, which costs a retry twice the tokens.
+    pub(crate) const fn timed_out(self) -> bool {
+        matches!(self, Failure::AfterSend { timeout: true })
+    }
+
     /// Whether the gateway throttled the attempt (429, APIGW.0308).
     pub(crate) const fn throttled(self) -> bool {
         matches!(
@@ -271,6 +286,102 @@ impl Failure {
                 ..
             }
         )
+    }
+}
+
+/// The limits a middleware puts on retries: its settings, as the decision
+/// reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryPolicy {
+    /// Retries after the first attempt, unless the request overrides it.
+    pub(crate) max_retries: u32,
+    pub(crate) backoff: Backoff,
+    /// The longest `Retry-After` honoured.
+    pub(crate) retry_after_ceiling: Duration,
+    /// The longest a call may take across its attempts and waits.
+    pub(crate) max_elapsed: Option<Duration>,
+}
+
+/// Where a call stands when an attempt has failed: what the decision needs
+/// to know besides the failure itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryState {
+    /// Whether the call is idempotent (by method, extension or setting).
+    pub(crate) idempotent: bool,
+    /// The retries this call may make (the setting or the request's override).
+    pub(crate) max_retries: u32,
+    /// The retries made so far (0 after the first attempt).
+    pub(crate) retries: u32,
+    /// Whether a copy of the request is at hand to send again.
+    pub(crate) resendable: bool,
+    /// The server's `Retry-After`, if its answer had one.
+    pub(crate) retry_after: Option<Duration>,
+    /// The time since the call started.
+    pub(crate) elapsed: Duration,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Wait this long, then send the request again.
+    Retry { delay: Duration },
+    /// Return the error, for this reason.
+    Stop(StopReason),
+}
+
+impl RetryPolicy {
+    /// The retry decision, a pure function of its inputs (the jitter comes
+    /// from `rng`). The checks, in order, each ending the call with its
+    /// [`StopReason`]:
+    ///
+    /// 1. the failure's [`RetryScope`] must allow the call
+    ///    (`NotRetryable`, `NotIdempotent`);
+    /// 2. retries must be allowed at all (`RetriesDisabled`) and some left
+    ///    (`RetriesExhausted`);
+    /// 3. there must be a copy of the request to send (`BodyNotCloneable`);
+    /// 4. a `Retry-After` must be within the ceiling (`RetryAfterTooLong`);
+    /// 5. the wait, the backoff or the `Retry-After` if longer, must end
+    ///    within `max_elapsed` of the start (`TimeLimit`).
+    ///
+    /// The retry budget is not consulted here: taking tokens is the one step
+    /// with an effect, and the loop takes them after this says "retry".
+    pub(crate) fn decide(
+        &self,
+        failure: Failure,
+        state: RetryState,
+        rng: &mut fastrand::Rng,
+    ) -> Decision {
+        match failure.scope() {
+            RetryScope::Never => return Decision::Stop(StopReason::NotRetryable),
+            scope if !scope.allows(state.idempotent) => {
+                return Decision::Stop(StopReason::NotIdempotent);
+            }
+            _ => {}
+        }
+        if state.max_retries == 0 {
+            return Decision::Stop(StopReason::RetriesDisabled);
+        }
+        if state.retries >= state.max_retries {
+            return Decision::Stop(StopReason::RetriesExhausted);
+        }
+        if !state.resendable {
+            return Decision::Stop(StopReason::BodyNotCloneable);
+        }
+        if state
+            .retry_after
+            .is_some_and(|hint| hint > self.retry_after_ceiling)
+        {
+            return Decision::Stop(StopReason::RetryAfterTooLong);
+        }
+        let backoff = self.backoff.delay(state.retries, failure.throttled(), rng);
+        let delay = state.retry_after.map_or(backoff, |hint| hint.max(backoff));
+        if self
+            .max_elapsed
+            .is_some_and(|limit| state.elapsed.saturating_add(delay) > limit)
+        {
+            return Decision::Stop(StopReason::TimeLimit);
+        }
+        Decision::Retry { delay }
     }
 }
 
@@ -471,5 +582,261 @@ mod tests {
         assert!(!RetryScope::IdempotentOnly.allows(false));
         assert!(RetryScope::AnyMethod.allows(true));
         assert!(RetryScope::AnyMethod.allows(false));
+    }
+
+    /// The decision, one row a case: the failure, where the call stands,
+    /// and what the policy says. The backoff is zero here, so that the
+    /// delay a row expects is exact: 0, or its `Retry-After`.
+    #[test]
+    fn decide_table() {
+        use Decision::{Retry, Stop};
+        use StopReason::*;
+
+        let policy = RetryPolicy {
+            max_retries: 3,
+            backoff: Backoff {
+                initial: Duration::ZERO,
+                max: Duration::from_secs(20),
+                throttle: Duration::ZERO,
+            },
+            retry_after_ceiling: Duration::from_secs(20),
+            max_elapsed: Some(Duration::from_secs(30)),
+        };
+        let state = RetryState {
+            idempotent: true,
+            max_retries: 3,
+            retries: 0,
+            resendable: true,
+            retry_after: None,
+            elapsed: Duration::ZERO,
+        };
+        let answer = |reason: Reason, status: u16| Failure::Answer {
+            classification: Classification::from_reason(reason),
+            status: StatusCode::from_u16(status).unwrap(),
+        };
+        let secs = Duration::from_secs;
+        let retry = |delay| Retry { delay };
+        let post = RetryState {
+            idempotent: false,
+            ..state
+        };
+        let cases: Vec<(&str, Failure, RetryState, Decision)> = vec![
+            (
+                "503 on a GET",
+                answer(Reason::Unavailable, 503),
+                state,
+                retry(Duration::ZERO),
+            ),
+            (
+                "503 on a POST",
+                answer(Reason::Unavailable, 503),
+                post,
+                Stop(NotIdempotent),
+            ),
+            (
+                "409 PAP5.0006 on a POST",
+                answer(Reason::ConcurrentModification, 409),
+                post,
+                retry(Duration::ZERO),
+            ),
+            (
+                "404",
+                answer(Reason::NotFound, 404),
+                state,
+                Stop(NotRetryable),
+            ),
+            (
+                "connect failure on a POST",
+                Failure::Connect,
+                post,
+                retry(Duration::ZERO),
+            ),
+            (
+                "timeout on a POST",
+                Failure::AfterSend { timeout: true },
+                post,
+                Stop(NotIdempotent),
+            ),
+            (
+                "redirect loop",
+                Failure::Permanent,
+                state,
+                Stop(NotRetryable),
+            ),
+            (
+                "retries off",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    max_retries: 0,
+                    ..state
+                },
+                Stop(RetriesDisabled),
+            ),
+            // A failure the rules never retry says so, even with retries off.
+            (
+                "404 with retries off",
+                answer(Reason::NotFound, 404),
+                RetryState {
+                    max_retries: 0,
+                    ..state
+                },
+                Stop(NotRetryable),
+            ),
+            (
+                "last retry used",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    retries: 3,
+                    ..state
+                },
+                Stop(RetriesExhausted),
+            ),
+            (
+                "one retry left",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    retries: 2,
+                    ..state
+                },
+                retry(Duration::ZERO),
+            ),
+            (
+                "streaming body",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    resendable: false,
+                    ..state
+                },
+                Stop(BodyNotCloneable),
+            ),
+            (
+                "Retry-After honoured",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(7)),
+                    ..state
+                },
+                retry(secs(7)),
+            ),
+            (
+                "Retry-After at the ceiling",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(20)),
+                    ..state
+                },
+                retry(secs(20)),
+            ),
+            (
+                "Retry-After above the ceiling",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(21)),
+                    ..state
+                },
+                Stop(RetryAfterTooLong),
+            ),
+            (
+                "wait ends at the time limit",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(5)),
+                    elapsed: secs(25),
+                    ..state
+                },
+                retry(secs(5)),
+            ),
+            (
+                "wait would pass the time limit",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(5)),
+                    elapsed: Duration::from_millis(25_001),
+                    ..state
+                },
+                Stop(TimeLimit),
+            ),
+        ];
+        for (name, failure, state, expected) in cases {
+            let mut rng = fastrand::Rng::with_seed(1);
+            assert_eq!(policy.decide(failure, state, &mut rng), expected, "{name}");
+        }
+
+        // No time limit: any wait is allowed.
+        let unlimited = RetryPolicy {
+            max_elapsed: None,
+            ..policy
+        };
+        let late = RetryState {
+            retry_after: Some(secs(20)),
+            elapsed: secs(3600),
+            ..state
+        };
+        let mut rng = fastrand::Rng::with_seed(1);
+        assert_eq!(
+            unlimited.decide(answer(Reason::Throttled, 429), late, &mut rng),
+            retry(secs(20))
+        );
+    }
+
+    #[test]
+    fn decide_draws_the_backoff_and_keeps_the_longer_of_it_and_retry_after() {
+        let policy = RetryPolicy {
+            max_retries: 3,
+            backoff: Backoff {
+                initial: Duration::from_millis(100),
+                max: Duration::from_secs(20),
+                throttle: Duration::from_secs(2),
+            },
+            retry_after_ceiling: Duration::from_secs(20),
+            max_elapsed: None,
+        };
+        let state = RetryState {
+            idempotent: true,
+            max_retries: 3,
+            retries: 1,
+            resendable: true,
+            retry_after: None,
+            elapsed: Duration::ZERO,
+        };
+        let failure = |reason| Failure::Answer {
+            classification: Classification::from_reason(reason),
+            status: StatusCode::SERVICE_UNAVAILABLE,
+        };
+        for seed in 0..50 {
+            let drawn = |f, s| match policy.decide(f, s, &mut fastrand::Rng::with_seed(seed)) {
+                Decision::Retry { delay } => delay,
+                Decision::Stop(stop) => panic!("stopped: {stop}"),
+            };
+            let expected = policy
+                .backoff
+                .delay(1, false, &mut fastrand::Rng::with_seed(seed));
+            assert_eq!(drawn(failure(Reason::Unavailable), state), expected);
+            // Throttled: the throttle schedule (4 to 10 s at the second retry).
+            let throttled = drawn(failure(Reason::Throttled), state);
+            assert!((Duration::from_secs(4)..=Duration::from_secs(10)).contains(&throttled));
+            // A Retry-After shorter than the backoff does not shorten it.
+            let hinted = RetryState {
+                retry_after: Some(Duration::from_secs(1)),
+                ..state
+            };
+            assert_eq!(drawn(failure(Reason::Throttled), hinted), throttled);
+        }
+    }
+
+    #[test]
+    fn only_a_connect_failure_proves_nothing_was_sent() {
+        let answer = Failure::Answer {
+            classification: Classification::from_reason(Reason::Unavailable),
+            status: StatusCode::SERVICE_UNAVAILABLE,
+        };
+        assert!(answer.may_have_been_sent());
+        assert!(Failure::AfterSend { timeout: true }.may_have_been_sent());
+        assert!(Failure::AfterSend { timeout: false }.may_have_been_sent());
+        assert!(Failure::Permanent.may_have_been_sent());
+        assert!(!Failure::Connect.may_have_been_sent());
+        assert!(Failure::AfterSend { timeout: true }.timed_out());
+        assert!(!Failure::AfterSend { timeout: false }.timed_out());
+        assert!(!answer.throttled());
     }
 }
