@@ -107,8 +107,9 @@ mod decode;
 mod error;
 mod middleware;
 mod retry;
+mod timer;
 
-pub use budget::RetryBudget;
+pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use catalogue::ErrorCode;
 pub use class::{
     Classification, Classifier, DefaultClassifier, ErrorClass, Reason, Rules,

@@ -18,6 +18,7 @@ use crate::budget::{RetryBudget, Sent, Withdrawal};
 use crate::config::Config;
 use crate::error::{RetryInfo, sanitize_url};
 use crate::retry::{Decision, Failure, RetryState, is_idempotent_method, parse_retry_after};
+use crate::timer;
 use crate::{
     ApiError, ErrorMiddlewareBuilder, Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats,
     StopReason,
@@ -325,10 +326,31 @@ impl ErrorMiddleware {
                 }
             };
 
-            // 4. Wait for the turn.
+            // 4. Wait for the turn. Without timers (a runtime built without
+            // them) there is no waiting: see `timer`.
+            let wait = if delay.is_zero() {
+                None
+            } else {
+                match timer::sleep(delay) {
+                    Some(sleep) => Some(Box::pin(sleep)),
+                    None => {
+                        let reason = StopReason::TimersDisabled;
+                        return Err(self.give_up(
+                            attempt,
+                            failure,
+                            &call,
+                            progress,
+                            reason,
+                            retry_after,
+                        ));
+                    }
+                }
+            };
             self.log_retry(&attempt, progress, delay);
             drop(attempt);
-            Box::pin(tokio::time::sleep(delay)).await;
+            if let Some(wait) = wait {
+                wait.await;
+            }
             progress.waited = progress.waited.saturating_add(delay);
             progress.retries += 1;
 
@@ -496,10 +518,9 @@ impl Progress {
 
     /// A response that needed retries, with its [`RetryStats`].
     fn stamp(self, mut response: Response) -> Response {
-        response.extensions_mut().insert(RetryStats {
-            attempts: self.retries + 1,
-            waited: self.waited,
-        });
+        response
+            .extensions_mut()
+            .insert(RetryStats::new(self.retries + 1, self.waited));
         response
     }
 }

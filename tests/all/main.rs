@@ -9,6 +9,7 @@ mod decode;
 mod fault_server;
 mod fuzz;
 mod middleware;
+mod no_timers;
 mod per_code;
 mod retry_rules;
 mod secrets;
