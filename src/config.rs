@@ -157,7 +157,7 @@ impl ErrorMiddlewareBuilder {
     }
 
     /// The longest `Retry-After` honoured. A longer one ends the call at
-    /// once, with the hint on the error ([`ApiError::retry_after`]).
+    /// once, with the hint on the error ([`ApiError::retry_after`](crate::ApiError::retry_after)).
     pub fn retry_after_ceiling(mut self, ceiling: Duration) -> Self {
         self.config.policy.retry_after_ceiling = ceiling;
         self
@@ -165,7 +165,7 @@ impl ErrorMiddlewareBuilder {
 
     /// The total time a call may take across attempts and waits; `None` for
     /// no limit. No wait is started that would end past it: the error is
-    /// returned instead, with [`StopReason::TimeLimit`]. It does not cut an
+    /// returned instead, with [`StopReason::TimeLimit`](crate::StopReason::TimeLimit). It does not cut an
     /// attempt short: give the `reqwest::Client` a timeout for that.
     pub fn max_elapsed(mut self, limit: Option<Duration>) -> Self {
         self.config.policy.max_elapsed = limit;
@@ -197,7 +197,7 @@ impl ErrorMiddlewareBuilder {
 
     /// Treats every call as idempotent, so that 5xx answers and timeouts are
     /// retried for POST too. Only for services whose writes are all safe to
-    /// repeat; prefer the per-request [`Idempotent`] extension.
+    /// repeat; prefer the per-request [`Idempotent`](crate::Idempotent) extension.
     pub fn assume_idempotent(mut self, yes: bool) -> Self {
         self.config.assume_idempotent = yes;
         self

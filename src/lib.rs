@@ -44,7 +44,7 @@
 //! The middleware returns `Err(reqwest_middleware::Error::Middleware(..))`
 //! holding the [`ApiError`]; [`ApiError::from_error`] is the one function that
 //! reaches it (it downcasts, and looks through any context another layer
-//! added). Transport errors stay [`reqwest_middleware::Error::Reqwest`], so
+//! added), and `ApiError::try_from(err)` takes it by value. Transport errors stay [`reqwest_middleware::Error::Reqwest`], so
 //! `is_timeout()` and `is_connect()` keep working. Without the middleware,
 //! [`ApiError::from_response`] and [`ApiError::from_parts`] decode an answer you
 //! already have.

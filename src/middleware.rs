@@ -32,16 +32,14 @@ use crate::{
 ///
 /// # What is retried
 ///
-/// [`RetryScope`] is the rule, in one place:
-///
-/// | failure | retried for |
-/// | --- | --- |
-/// | concurrent modification (PAP5.0006, AccessAnalyzer.1005), preview not ready (AccessAnalyzer.1019), with a 4xx status | every method: the service rejected the change |
-/// | throttling (429, APIGW.0308) | every method, after a longer first wait (2 to 5 s) |
-/// | any of these codes with a 5xx status | idempotent calls only: a 5xx proves nothing about the write |
-/// | 5xx answers, timeouts, connections broken after sending | idempotent calls only (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or declared with [`Idempotent`]) |
-/// | connect failures (nothing was sent) | every method |
-/// | user-fixable and permission errors, and any 401 | never |
+/// Transient failures, for the calls it is safe to repeat: [`RetryScope`](crate::RetryScope)
+/// holds the rule and its table (a concurrent modification on a 4xx or a
+/// throttled answer for every method; a 5xx, a timeout or a broken
+/// connection for idempotent calls only; a connect failure for every method;
+/// user-fixable and permission errors and any 401 never). A throttled answer
+/// waits longer first (2 to 5 s). The limits below, `Retry-After` and the
+/// [`RetryBudget`] bound the retries; [`StopReason`] says which one ended a
+/// call.
 ///
 /// # Default
 ///
@@ -56,6 +54,7 @@ use crate::{
 /// | [`body_limit`](ErrorMiddlewareBuilder::body_limit) | 64 KiB |
 /// | [`body_read_timeout`](ErrorMiddlewareBuilder::body_read_timeout) | 10 s ([`DEFAULT_BODY_READ_TIMEOUT`](crate::DEFAULT_BODY_READ_TIMEOUT)) |
 /// | [`retry_budget`](ErrorMiddlewareBuilder::retry_budget) | [`RetryBudget::new()`], one per middleware |
+/// | `retry_log_level` (with `tracing`) | WARN |
 ///
 /// # Examples
 ///
@@ -306,14 +305,17 @@ impl ErrorMiddleware {
             };
             let decision = config.policy.decide(failure, state, &mut rng);
 
-            // 3. Pay for the retry. Dropped with the call during the wait,
-            // the tokens go back: the retry was never sent.
-            let paid_for = match decision {
-                Decision::Retry { delay } => self.withdraw(failure).map(|w| (delay, w)),
+            // 3. Pay for the retry, and set the timer of its wait; either
+            // can stop the call. Dropped with the call during the wait, the
+            // tokens go back: the retry was never sent.
+            let ready = match decision {
+                Decision::Retry { delay } => self
+                    .withdraw(failure)
+                    .and_then(|tokens| Ok((delay, tokens, timer_for(delay)?))),
                 Decision::Stop(reason) => Err(reason),
             };
-            let (delay, withdrawal) = match paid_for {
-                Ok(retry) => retry,
+            let (delay, withdrawal, timer) = match ready {
+                Ok(ready) => ready,
                 Err(reason) => {
                     return Err(self.give_up(
                         attempt,
@@ -326,30 +328,11 @@ impl ErrorMiddleware {
                 }
             };
 
-            // 4. Wait for the turn. Without timers (a runtime built without
-            // them) there is no waiting: see `timer`.
-            let wait = if delay.is_zero() {
-                None
-            } else {
-                match timer::sleep(delay) {
-                    Some(sleep) => Some(Box::pin(sleep)),
-                    None => {
-                        let reason = StopReason::TimersDisabled;
-                        return Err(self.give_up(
-                            attempt,
-                            failure,
-                            &call,
-                            progress,
-                            reason,
-                            retry_after,
-                        ));
-                    }
-                }
-            };
+            // 4. Wait for the turn.
             self.log_retry(&attempt, progress, delay);
             drop(attempt);
-            if let Some(wait) = wait {
-                wait.await;
+            if let Some(timer) = timer {
+                timer.await;
             }
             progress.waited = progress.waited.saturating_add(delay);
             progress.retries += 1;
@@ -475,6 +458,17 @@ impl ErrorMiddleware {
             }
         }
     }
+}
+
+/// The timer of a wait of `delay` before a retry: none for no wait, and
+/// [`StopReason::TimersDisabled`] on a runtime without timers (see `timer`).
+fn timer_for(delay: Duration) -> Result<Option<Pin<Box<tokio::time::Sleep>>>, StopReason> {
+    if delay.is_zero() {
+        return Ok(None);
+    }
+    timer::sleep(delay)
+        .map(|sleep| Some(Box::pin(sleep)))
+        .ok_or(StopReason::TimersDisabled)
 }
 
 /// What the retries of a call need to know of its first attempt.
