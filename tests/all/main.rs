@@ -3,12 +3,16 @@
 
 mod budget;
 mod catalogue;
+// The counting allocator the benchmarks use too (it installs itself).
+#[path = "../../benches/support/counting_alloc.rs"]
 mod counting;
 mod deadlines;
 mod decode;
+mod explain;
 mod fault_server;
 mod fuzz;
 mod middleware;
+mod outside_tokio;
 mod per_code;
 mod retry_rules;
 mod secrets;
