@@ -118,7 +118,8 @@ pub use error::{
 };
 pub use middleware::{ErrorMiddleware, ErrorMiddlewareBuilder};
 pub use retry::{
-    Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats, StopReason, parse_retry_after,
+    Idempotent, MaxRetries, NoRetry, ResendCount, RetryScope, RetryStats, StopReason,
+    parse_retry_after,
 };
 
 /// The README's examples, compiled as doctests.

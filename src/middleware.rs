@@ -14,10 +14,10 @@ use tokio::time::Instant;
 
 use crate::budget::{RetryBudget, Sent, Withdrawal};
 use crate::error::{RetryInfo, sanitize_url};
-use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
+use crate::retry::{Backoff, Failure, is_idempotent_method, parse_retry_after};
 use crate::{
-    ApiError, Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier, ErrorClass, Idempotent,
-    MaxRetries, NoRetry, Reason, ResendCount, RetryStats, StopReason,
+    ApiError, Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier, Idempotent, MaxRetries, NoRetry,
+    ResendCount, RetryScope, RetryStats, StopReason,
 };
 
 /// The `reqwest-middleware` layer: passes successful answers through
@@ -27,6 +27,8 @@ use crate::{
 /// A clone shares its configuration and its [`RetryBudget`] with the original.
 ///
 /// # What is retried
+///
+/// [`RetryScope`] is the rule, in one place:
 ///
 /// | failure | retried for |
 /// | --- | --- |
@@ -613,7 +615,7 @@ impl ErrorMiddleware {
         }
         // A 404 or 409 the caller expects is no warning; giving up on a
         // transient failure is.
-        if failure.retry_rule() == RetryRule::Never {
+        if failure.scope() == RetryScope::Never {
             gave_up!(DEBUG);
         } else {
             gave_up!(WARN);
@@ -637,12 +639,12 @@ impl ErrorMiddleware {
 
     fn decide(&self, d: Decide<'_>) -> Decision {
         let config = &*self.config;
-        match d.failure.retry_rule() {
-            RetryRule::Never => return Decision::Stop(StopReason::NotRetryable),
-            RetryRule::IdempotentOnly if !d.idempotent => {
+        match d.failure.scope() {
+            RetryScope::Never => return Decision::Stop(StopReason::NotRetryable),
+            scope if !scope.allows(d.idempotent) => {
                 return Decision::Stop(StopReason::NotIdempotent);
             }
-            RetryRule::IdempotentOnly | RetryRule::AnyMethod => {}
+            _ => {}
         }
         if d.max_retries == 0 {
             return Decision::Stop(StopReason::RetriesDisabled);
@@ -658,13 +660,7 @@ impl ErrorMiddleware {
         {
             return Decision::Stop(StopReason::RetryAfterTooLong);
         }
-        let throttled = matches!(
-            d.failure,
-            Failure::Answer {
-                reason: Reason::Throttled,
-                ..
-            }
-        );
+        let throttled = d.failure.throttled();
         let rng = d.rng.get_or_insert_with(|| {
             config
                 .jitter_seed
@@ -719,11 +715,8 @@ struct Decide<'a> {
 fn failure_of(attempt: &Attempt) -> Failure {
     match attempt {
         Attempt::Answer(err) => Failure::Answer {
-            retryable: err.class() == ErrorClass::Retryable,
-            reason: err.reason(),
-            authentication: err.status() == StatusCode::UNAUTHORIZED
-                || err.reason() == Reason::Authentication,
-            client_error: err.status().is_client_error(),
+            classification: err.classification(),
+            status: err.status(),
         },
         Attempt::Transport(err) if err.is_connect() => Failure::Connect,
         Attempt::Transport(err) if err.is_timeout() => Failure::AfterSend { timeout: true },

@@ -4,10 +4,110 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use reqwest::Method;
 use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
 
-use crate::Reason;
+use crate::{Classification, ErrorClass, Reason};
+
+/// For which calls a failure may be retried: the one rule the middleware
+/// applies, public so that tools (the `explain` example, a dashboard) say
+/// exactly what it does.
+///
+/// For an error answer it is [`RetryScope::of`] its classification and
+/// status:
+///
+/// | the answer | scope |
+/// | --- | --- |
+/// | status 401, or reason [`Authentication`](Reason::Authentication), whatever the class | [`Never`](RetryScope::Never) |
+/// | class other than [`Retryable`](ErrorClass::Retryable) | [`Never`](RetryScope::Never) |
+/// | a reason that [proves the request was rejected](Reason::proves_rejection) (concurrent modification, not ready, throttled) with a 4xx status | [`AnyMethod`](RetryScope::AnyMethod) |
+/// | any other retryable answer (a 5xx, a 408, a rejection reason on a 5xx) | [`IdempotentOnly`](RetryScope::IdempotentOnly) |
+///
+/// For a transport failure the middleware uses: a connect failure (nothing
+/// was sent) [`AnyMethod`](RetryScope::AnyMethod); a timeout, a reset or a
+/// cut-off answer (it may have reached the server)
+/// [`IdempotentOnly`](RetryScope::IdempotentOnly); anything else (a bad URL,
+/// a redirect loop) [`Never`](RetryScope::Never).
+///
+/// A call within the scope is still retried only while `max_retries`, the
+/// time limit, `Retry-After`'s ceiling and the retry budget allow
+/// ([`StopReason`] says which one ended it).
+///
+/// # Examples
+///
+/// ```
+/// use huaweicloud_errors::{Reason, RetryScope, status_classification, Classification};
+/// use reqwest::StatusCode;
+///
+/// let conflict = Classification::from_reason(Reason::ConcurrentModification);
+/// assert_eq!(RetryScope::of(conflict, StatusCode::CONFLICT), RetryScope::AnyMethod);
+/// // The same code on a 5xx proves nothing about the write.
+/// assert_eq!(
+///     RetryScope::of(conflict, StatusCode::INTERNAL_SERVER_ERROR),
+///     RetryScope::IdempotentOnly
+/// );
+/// let denied = status_classification(StatusCode::FORBIDDEN);
+/// assert_eq!(RetryScope::of(denied, StatusCode::FORBIDDEN), RetryScope::Never);
+/// assert!(!RetryScope::IdempotentOnly.allows(false));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryScope {
+    /// Never retried, whatever the method.
+    Never,
+    /// Retried only for idempotent calls (GET, HEAD, OPTIONS, TRACE, PUT,
+    /// DELETE, a call marked [`Idempotent(true)`](Idempotent), or every call
+    /// with `assume_idempotent`): the request may have taken effect.
+    IdempotentOnly,
+    /// Retried for every method: the server did not act on the request.
+    AnyMethod,
+}
+
+impl RetryScope {
+    /// The scope of an error answer with this classification and status
+    /// (see the table above). A 401 or an authentication reason is never
+    /// retried, even when a custom classifier calls it retryable: repeated
+    /// authentication failures lock the access key.
+    pub const fn of(classification: Classification, status: StatusCode) -> RetryScope {
+        let reason = classification.reason;
+        if status.as_u16() == 401 || matches!(reason, Reason::Authentication) {
+            return RetryScope::Never;
+        }
+        if !matches!(classification.class, ErrorClass::Retryable) {
+            return RetryScope::Never;
+        }
+        if reason.proves_rejection() && matches!(status.as_u16(), 400..=499) {
+            RetryScope::AnyMethod
+        } else {
+            RetryScope::IdempotentOnly
+        }
+    }
+
+    /// Whether a call that is (`true`) or is not (`false`) idempotent may be
+    /// retried within this scope.
+    pub const fn allows(self, idempotent: bool) -> bool {
+        match self {
+            RetryScope::Never => false,
+            RetryScope::IdempotentOnly => idempotent,
+            RetryScope::AnyMethod => true,
+        }
+    }
+
+    /// The scope's name in snake case, as it appears in logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RetryScope::Never => "never",
+            RetryScope::IdempotentOnly => "idempotent_only",
+            RetryScope::AnyMethod => "any_method",
+        }
+    }
+}
+
+impl fmt::Display for RetryScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Why the middleware stopped retrying and returned the error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,15 +232,10 @@ pub(crate) fn is_idempotent_method(method: &Method) -> bool {
 /// What went wrong on one attempt, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
-    /// An error answer with this classification.
+    /// An error answer with this classification and status.
     Answer {
-        retryable: bool,
-        reason: Reason,
-        authentication: bool,
-        /// A 4xx status: the server answered about the request itself. Only
-        /// then does a "rejected" reason prove the request had no effect; a
-        /// 5xx carrying PAP5.0006 may have done half its work.
-        client_error: bool,
+        classification: Classification,
+        status: StatusCode,
     },
     /// The connection could not be made: nothing was sent.
     Connect,
@@ -152,33 +247,31 @@ pub(crate) enum Failure {
 
 impl Failure {
     /// Whether a retry is allowed at all, and for which calls.
-    pub(crate) fn retry_rule(self) -> RetryRule {
+    pub(crate) const fn scope(self) -> RetryScope {
         match self {
             Failure::Answer {
-                authentication: true,
-                ..
-            } => RetryRule::Never,
-            Failure::Answer {
-                retryable: false, ..
-            } => RetryRule::Never,
-            Failure::Answer {
-                reason,
-                client_error: true,
-                ..
-            } if reason.proves_rejection() => RetryRule::AnyMethod,
-            Failure::Answer { .. } => RetryRule::IdempotentOnly,
-            Failure::Connect => RetryRule::AnyMethod,
-            Failure::AfterSend { .. } => RetryRule::IdempotentOnly,
-            Failure::Permanent => RetryRule::Never,
+                classification,
+                status,
+            } => RetryScope::of(classification, status),
+            Failure::Connect => RetryScope::AnyMethod,
+            Failure::AfterSend { .. } => RetryScope::IdempotentOnly,
+            Failure::Permanent => RetryScope::Never,
         }
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RetryRule {
-    Never,
-    IdempotentOnly,
-    AnyMethod,
+    /// Whether the gateway throttled the attempt (429, APIGW.0308).
+    pub(crate) const fn throttled(self) -> bool {
+        matches!(
+            self,
+            Failure::Answer {
+                classification: Classification {
+                    reason: Reason::Throttled,
+                    ..
+                },
+                ..
+            }
+        )
+    }
 }
 
 /// The backoff schedule.
@@ -311,47 +404,72 @@ mod tests {
     }
 
     #[test]
-    fn retry_rules() {
-        let answer = |retryable, reason, authentication| Failure::Answer {
-            retryable,
-            reason,
-            authentication,
-            client_error: true,
-        };
+    fn retry_scopes() {
+        use Reason::*;
+        use RetryScope::*;
+        let custom = |class, reason| Classification { class, reason };
+        let cases = [
+            // (classification, status, scope)
+            (
+                Classification::from_reason(ConcurrentModification),
+                409,
+                AnyMethod,
+            ),
+            (Classification::from_reason(NotReady), 400, AnyMethod),
+            (Classification::from_reason(Throttled), 429, AnyMethod),
+            (
+                Classification::from_reason(Unavailable),
+                503,
+                IdempotentOnly,
+            ),
+            (
+                Classification::from_reason(ServerError),
+                500,
+                IdempotentOnly,
+            ),
+            (Classification::from_reason(Timeout), 408, IdempotentOnly),
+            // A "rejected" code on a 5xx proves nothing: idempotent calls only.
+            (
+                Classification::from_reason(ConcurrentModification),
+                500,
+                IdempotentOnly,
+            ),
+            (Classification::from_reason(Throttled), 503, IdempotentOnly),
+            (Classification::from_reason(NotFound), 404, Never),
+            (Classification::from_reason(AccessDenied), 403, Never),
+            (Classification::from_reason(Authentication), 401, Never),
+            // An authentication failure is never retried, even if a custom
+            // rule calls it retryable, and a 401 never whatever its reason.
+            (custom(ErrorClass::Retryable, Authentication), 400, Never),
+            (custom(ErrorClass::Retryable, Unavailable), 401, Never),
+            (custom(ErrorClass::Retryable, Throttled), 401, Never),
+            // The class decides: a retryable reason with another class is not retried.
+            (custom(ErrorClass::UserFixable, Throttled), 429, Never),
+        ];
+        for (classification, status, scope) in cases {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(
+                RetryScope::of(classification, status),
+                scope,
+                "{classification:?} {status}"
+            );
+        }
+        assert_eq!(Failure::Connect.scope(), AnyMethod);
+        assert_eq!(Failure::AfterSend { timeout: true }.scope(), IdempotentOnly);
         assert_eq!(
-            answer(true, Reason::ConcurrentModification, false).retry_rule(),
-            RetryRule::AnyMethod
+            Failure::AfterSend { timeout: false }.scope(),
+            IdempotentOnly
         );
-        assert_eq!(
-            answer(true, Reason::Throttled, false).retry_rule(),
-            RetryRule::AnyMethod
-        );
-        assert_eq!(
-            answer(true, Reason::Unavailable, false).retry_rule(),
-            RetryRule::IdempotentOnly
-        );
-        // An authentication failure is never retried, even if a custom rule calls it retryable.
-        assert_eq!(
-            answer(true, Reason::Unavailable, true).retry_rule(),
-            RetryRule::Never
-        );
-        assert_eq!(
-            answer(false, Reason::NotFound, false).retry_rule(),
-            RetryRule::Never
-        );
-        // A "rejected" code on a 5xx proves nothing: idempotent calls only.
-        let on_5xx = Failure::Answer {
-            retryable: true,
-            reason: Reason::ConcurrentModification,
-            authentication: false,
-            client_error: false,
-        };
-        assert_eq!(on_5xx.retry_rule(), RetryRule::IdempotentOnly);
-        assert_eq!(Failure::Connect.retry_rule(), RetryRule::AnyMethod);
-        assert_eq!(
-            Failure::AfterSend { timeout: true }.retry_rule(),
-            RetryRule::IdempotentOnly
-        );
-        assert_eq!(Failure::Permanent.retry_rule(), RetryRule::Never);
+        assert_eq!(Failure::Permanent.scope(), Never);
+    }
+
+    #[test]
+    fn scopes_allow() {
+        assert!(!RetryScope::Never.allows(true));
+        assert!(!RetryScope::Never.allows(false));
+        assert!(RetryScope::IdempotentOnly.allows(true));
+        assert!(!RetryScope::IdempotentOnly.allows(false));
+        assert!(RetryScope::AnyMethod.allows(true));
+        assert!(RetryScope::AnyMethod.allows(false));
     }
 }
