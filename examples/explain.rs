@@ -1,6 +1,7 @@
 //! Explains a Huawei Cloud error code, or a whole error body, like
 //! `rustc --explain`: what the code means, how the crate classifies it,
-//! whether the middleware retries it, and what to do about it.
+//! whether the middleware retries it (its [`RetryScope`], the rule the
+//! middleware itself decides with), and what to do about it.
 //!
 //! ```text
 //! cargo run --example explain -- PAP5.0006                # one code
@@ -51,8 +52,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use huaweicloud_errors::{
-    ApiError, Classification, DEFAULT_BODY_LIMIT, ErrorClass, ErrorCode, default_classification,
-    status_classification,
+    ApiError, Classification, DEFAULT_BODY_LIMIT, ErrorCode, RetryScope, default_classification,
 };
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -247,20 +247,28 @@ fn explain_code(wire: &str, status: Option<StatusCode>, out: &mut String) -> u8 
         Some(status) => {
             let c = default_classification(status, Some(&code));
             field(out, "class", &class_line(c));
-            field(out, "retried", retried(c, status));
+            field(out, "retried", &retried(c, status));
         }
         None => {
             let by_status: Vec<String> = APIGW_0201_STATUSES
                 .iter()
                 .filter_map(|&s| StatusCode::from_u16(s).ok())
-                .map(|s| format!("{} {}", s.as_u16(), status_classification(s).class))
+                .map(|s| {
+                    let c = default_classification(s, Some(&code));
+                    format!(
+                        "{} {}, retried {}",
+                        s.as_u16(),
+                        c.class,
+                        retried_short(c, s)
+                    )
+                })
                 .collect();
             field(
                 out,
                 "class",
                 &format!(
                     "by the status sent with it ({}); give --status to see one",
-                    by_status.join(", ")
+                    by_status.join("; ")
                 ),
             );
         }
@@ -359,21 +367,25 @@ fn explain_body(body: &[u8], cut: bool, status: Option<StatusCode>, out: &mut St
         );
     }
     field(out, "class", &class_line(err.classification()));
-    field(out, "retried", retried(err.classification(), err.status()));
+    field(out, "retried", &retried(err.classification(), err.status()));
     if let Some(code) = err.code().filter(|c| c.is_known()) {
         field(out, "description", code.description().unwrap_or_default());
         field(out, "remedy", code.remedy().unwrap_or_default());
     }
 }
 
-/// Every catalogued code, one a line.
+/// Every catalogued code, one a line: its status, class and retry scope.
 fn list(out: &mut String) {
     for code in ErrorCode::CATALOGUE {
         let (status, class) = match code.status() {
-            Some(status) => (
-                status.as_str().to_owned(),
-                class_line(default_classification(status, Some(code))),
-            ),
+            Some(status) => {
+                let c = default_classification(status, Some(code));
+                let retried = retried_short(c, status);
+                (
+                    status.as_str().to_owned(),
+                    format!("{}; retried {retried}", class_line(c)),
+                )
+            }
             None => ("-".to_owned(), "by the status sent with it".to_owned()),
         };
         line(out, &format!("{:<20} {status:<4} {class}", code.as_str()));
@@ -384,15 +396,29 @@ fn class_line(c: Classification) -> String {
     format!("{} (reason: {})", c.class, c.reason)
 }
 
-/// What the middleware does with an answer of this class and status.
-fn retried(c: Classification, _status: StatusCode) -> &'static str {
-    match c.class {
-        ErrorClass::Retryable if c.reason.proves_rejection() => {
-            "for every method: the service rejected the request without acting on it"
-        }
-        ErrorClass::Retryable => "for idempotent calls only: the request may have had an effect",
-        _ => "never: the request or the credentials must change first",
+/// What the middleware does with an answer of this class and status, in
+/// short: read from [`RetryScope::of`], the rule the middleware decides with.
+fn retried_short(c: Classification, status: StatusCode) -> String {
+    match RetryScope::of(c, status) {
+        RetryScope::AnyMethod => "for every method".into(),
+        RetryScope::IdempotentOnly => "for idempotent calls only".into(),
+        RetryScope::Never => "never".into(),
+        other => format!("{other:?}"),
     }
+}
+
+/// [`retried_short`] and why.
+fn retried(c: Classification, status: StatusCode) -> String {
+    let why = match RetryScope::of(c, status) {
+        RetryScope::AnyMethod => "the service rejected the request without acting on it",
+        RetryScope::IdempotentOnly => {
+            "GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or a call declared Idempotent; \
+             the request may have had an effect"
+        }
+        RetryScope::Never => "the request or the credentials must change first",
+        _ => "see RetryScope",
+    };
+    format!("{}: {why}", retried_short(c, status))
 }
 
 fn line(out: &mut String, text: &str) {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use huaweicloud_errors::DEFAULT_BODY_LIMIT;
+use huaweicloud_errors::{DEFAULT_BODY_LIMIT, ErrorCode, RetryScope, default_classification};
+use reqwest::StatusCode;
 
 /// The example's binary, built once per test run by the cargo that runs the
 /// tests, with the same features, so that nothing else is rebuilt. Cargo
@@ -268,4 +269,81 @@ fn what_a_body_says_is_printed_escaped() {
         "{out}"
     );
     assert!(field(&out, "detail 1").is_some(), "{out}");
+}
+
+/// What explain must say for a scope: the start of its `retried` field.
+fn says(scope: RetryScope) -> &'static str {
+    match scope {
+        RetryScope::AnyMethod => "for every method",
+        RetryScope::IdempotentOnly => "for idempotent calls only",
+        RetryScope::Never => "never",
+        other => panic!("a new scope, {other:?}: teach explain and this test about it"),
+    }
+}
+
+#[test]
+fn a_rejection_code_on_a_5xx_is_retried_for_idempotent_calls_only() {
+    let output = explain(&["--status", "500", "PAP5.0006"], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    let retried = field(&out, "retried").unwrap();
+    assert!(retried.starts_with("for idempotent calls only"), "{out}");
+
+    // The same code with its own status proves the write was rejected.
+    let output = explain(&["PAP5.0006"], b"");
+    let out = stdout(&output);
+    assert!(
+        field(&out, "retried")
+            .unwrap()
+            .starts_with("for every method"),
+        "{out}"
+    );
+
+    // And so does a body: decoded at the given status, ruled by the middleware's scope.
+    let body = br#"{"error_code":"PAP5.0006","error_msg":"concurrent modification"}"#;
+    let output = explain(&["--status", "503"], body);
+    let out = stdout(&output);
+    assert!(
+        field(&out, "retried")
+            .unwrap()
+            .starts_with("for idempotent calls only"),
+        "{out}"
+    );
+}
+
+#[test]
+fn explain_says_what_the_middleware_does_for_every_code_and_status() {
+    // Every catalogued code at its documented status, in one run of --list.
+    let output = explain(&["--list"], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let listed = stdout(&output);
+    let mut lines = listed.lines();
+    for code in ErrorCode::CATALOGUE {
+        let line = lines.next().unwrap();
+        assert!(line.starts_with(code.as_str()), "{line}");
+        if let Some(status) = code.status() {
+            let scope = RetryScope::of(default_classification(status, Some(code)), status);
+            assert!(line.contains(&format!("retried {}", says(scope))), "{line}");
+        }
+    }
+    // Every code again at statuses it is not documented with (the scope
+    // depends on the status), each through `--status`.
+    // One thread a status, to keep the 365 runs short.
+    std::thread::scope(|threads| {
+        for status in [400, 409, 429, 500, 503] {
+            threads.spawn(move || {
+                let status = StatusCode::from_u16(status).unwrap();
+                for code in ErrorCode::CATALOGUE {
+                    let output = explain(&["--status", status.as_str(), code.as_str()], b"");
+                    let out = stdout(&output);
+                    let scope = RetryScope::of(default_classification(status, Some(code)), status);
+                    let retried = field(&out, "retried").unwrap_or_else(|| panic!("{out}"));
+                    assert!(
+                        retried.starts_with(says(scope)),
+                        "{code} at {status}: {out}"
+                    );
+                }
+            });
+        }
+    });
 }
