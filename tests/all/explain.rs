@@ -283,32 +283,19 @@ fn says(scope: RetryScope) -> &'static str {
 
 #[test]
 fn a_rejection_code_on_a_5xx_is_retried_for_idempotent_calls_only() {
-    let output = explain(&["--status", "500", "PAP5.0006"], b"");
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let out = stdout(&output);
-    let retried = field(&out, "retried").unwrap();
-    assert!(retried.starts_with("for idempotent calls only"), "{out}");
-
+    let retried = |args: &[&str], stdin: &[u8]| {
+        let output = explain(args, stdin);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let out = stdout(&output);
+        field(&out, "retried").unwrap().to_owned()
+    };
+    let idempotent_only = "for idempotent calls only";
+    assert!(retried(&["--status", "500", "PAP5.0006"], b"").starts_with(idempotent_only));
     // The same code with its own status proves the write was rejected.
-    let output = explain(&["PAP5.0006"], b"");
-    let out = stdout(&output);
-    assert!(
-        field(&out, "retried")
-            .unwrap()
-            .starts_with("for every method"),
-        "{out}"
-    );
-
-    // And so does a body: decoded at the given status, ruled by the middleware's scope.
+    assert!(retried(&["PAP5.0006"], b"").starts_with("for every method"));
+    // And a body is ruled the same way: decoded at the given status.
     let body = br#"{"error_code":"PAP5.0006","error_msg":"concurrent modification"}"#;
-    let output = explain(&["--status", "503"], body);
-    let out = stdout(&output);
-    assert!(
-        field(&out, "retried")
-            .unwrap()
-            .starts_with("for idempotent calls only"),
-        "{out}"
-    );
+    assert!(retried(&["--status", "503"], body).starts_with(idempotent_only));
 }
 
 #[test]
