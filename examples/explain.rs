@@ -60,7 +60,7 @@ use reqwest::header::HeaderMap;
 const USAGE: &str = "\
 usage: explain [--status N] [--] CODE   explain a catalogued error code
        explain [--status N] [-]        decode and explain an error body read from standard input
-       explain --list                  every catalogued code with its status and class";
+       explain --list                  every catalogued code: its status, class and whether it is retried";
 
 /// The statuses the gateway sends APIGW.0201 with (its documentation's table).
 const APIGW_0201_STATUSES: [u16; 6] = [400, 413, 414, 494, 502, 504];
@@ -431,7 +431,8 @@ fn field(out: &mut String, name: &str, value: &str) {
 
 /// The argument parser: bad input gives an error, never a panic. Run with
 /// `cargo test --example explain`; `tests/all/explain.rs` runs the binary.
-#[cfg(test)]
+/// Unix only: non-UTF-8 arguments are made from bytes.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

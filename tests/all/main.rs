@@ -8,6 +8,7 @@ mod catalogue;
 mod counting;
 mod deadlines;
 mod decode;
+#[cfg(unix)] // its non-UTF-8 arguments are made from bytes
 mod explain;
 mod fault_server;
 mod fuzz;
