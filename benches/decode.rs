@@ -18,7 +18,6 @@ mod counting_alloc;
 mod side_by_side;
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -27,26 +26,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 
-use counting_alloc::{Counting, Gate};
-
-/// Counts the allocations of every thread while [`COUNTING`] is set, so that the timed
-/// runs pay one relaxed load per allocation and nothing more.
-struct WhileSet;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-impl Gate for WhileSet {
-    fn is_open() -> bool {
-        COUNTING.load(Ordering::Relaxed)
-    }
-
-    fn set(open: bool) {
-        COUNTING.store(open, Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting<WhileSet> = Counting::new();
+use counting_alloc::allocations_per_call;
 
 /// The floor: the flat body into a plain struct, every field an owned `String`.
 #[derive(Deserialize)]
@@ -132,21 +112,21 @@ fn report_allocations() {
     eprintln!(
         "  {:<34} {:>5.1}",
         "floor (serde_json, 3 Strings)",
-        GLOBAL.allocations_per_call(1000, || serde_json::from_slice::<Plain>(FLAT.as_bytes()))
+        allocations_per_call(1000, || serde_json::from_slice::<Plain>(FLAT.as_bytes()))
     );
     for case in cases() {
-        let per_call = GLOBAL.allocations_per_call(1000, || {
+        let per_call = allocations_per_call(1000, || {
             ApiError::from_parts(case.status, &headers, &case.body)
         });
         eprintln!("  from_parts/{:<23} {per_call:>5.1}", case.name);
     }
     for wire in KNOWN {
-        let per_call = GLOBAL.allocations_per_call(1000, || ErrorCode::from_wire(wire));
+        let per_call = allocations_per_call(1000, || ErrorCode::from_wire(wire));
         eprintln!("  from_wire({:<22}) {per_call:>5.1}", format!("{wire:?}"));
         assert_eq!(per_call, 0.0, "looking up {wire:?} allocates");
     }
     for wire in UNKNOWN {
-        let per_call = GLOBAL.allocations_per_call(1000, || ErrorCode::from_wire(wire));
+        let per_call = allocations_per_call(1000, || ErrorCode::from_wire(wire));
         eprintln!("  from_wire({:<22}) {per_call:>5.1}", format!("{wire:?}"));
     }
 }

@@ -36,7 +36,6 @@ mod counting_alloc;
 #[path = "support/side_by_side.rs"]
 mod side_by_side;
 
-use std::cell::Cell;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -52,27 +51,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 
-use counting_alloc::{Counting, Gate};
-
-/// Counts the allocations of the threads that set [`COUNT_HERE`], while it is set.
-struct ThisThread;
-
-thread_local! {
-    static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
-}
-
-impl Gate for ThisThread {
-    fn is_open() -> bool {
-        COUNT_HERE.try_with(Cell::get).unwrap_or(false)
-    }
-
-    fn set(open: bool) {
-        COUNT_HERE.set(open);
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting<ThisThread> = Counting::new();
+use counting_alloc::allocations_per_call;
 
 /// What every call receives: a small JSON document, as an IAM v5 `GET` returns.
 const BODY: &str = r#"{"agency":{"agency_id":"a-7f3a","agency_name":"ops-admin","urn":"iam::0123456789:agency:ops-admin","max_session_duration":3600}}"#;
@@ -303,8 +282,7 @@ fn success_path(c: &mut Criterion) {
     // The server allocates nothing per call: the counts are the clients'.
     eprintln!("allocations per call:");
     for (which, name) in Which::ALL {
-        let per_call =
-            GLOBAL.allocations_per_call(1_000, || rt.block_on(which.call(&clients, &url)));
+        let per_call = allocations_per_call(1_000, || rt.block_on(which.call(&clients, &url)));
         eprintln!("  {name:<30} {per_call:>5.1}");
     }
     // The copy `ErrorMiddleware` keeps of each request while a retry may follow.
@@ -313,7 +291,7 @@ fn success_path(c: &mut Criterion) {
     *post.body_mut() = Some(bytes::Bytes::from(vec![b' '; 1024]).into());
     let requests = [("get", get), ("post_1kib_body", post)];
     for (name, request) in &requests {
-        let per_call = GLOBAL.allocations_per_call(1_000, || request.try_clone());
+        let per_call = allocations_per_call(1_000, || request.try_clone());
         eprintln!("  Request::try_clone ({name:<14}) {per_call:>5.1}");
     }
     let mut group = c.benchmark_group("request/try_clone");

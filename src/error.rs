@@ -203,14 +203,14 @@ impl ApiError {
     ///
     /// Meant for error answers; for a response of any status it decodes
     /// whatever the body holds.
+    ///
+    /// The deadline needs tokio's timer, so outside a tokio runtime (under
+    /// `futures::executor::block_on`, say) the body is read without one, as
+    /// [`Response::bytes`](reqwest::Response::bytes) reads it there.
     pub async fn from_response(response: reqwest::Response) -> ApiError {
-        ApiError::read(
-            response,
-            DEFAULT_BODY_LIMIT,
-            Some(DEFAULT_BODY_READ_TIMEOUT),
-            &DefaultClassifier,
-        )
-        .await
+        // Without a runtime (or its timers), `read` reads without the deadline.
+        let deadline = Some(DEFAULT_BODY_READ_TIMEOUT);
+        ApiError::read(response, DEFAULT_BODY_LIMIT, deadline, &DefaultClassifier).await
     }
 
     pub(crate) async fn read(

@@ -3,13 +3,18 @@
 
 mod budget;
 mod catalogue;
+// The counting allocator the benchmarks use too (it installs itself).
+#[path = "../../benches/support/counting_alloc.rs"]
 mod counting;
 mod deadlines;
 mod decode;
+#[cfg(unix)] // its non-UTF-8 arguments are made from bytes
+mod explain;
 mod fault_server;
 mod fuzz;
 mod middleware;
 mod no_timers;
+mod outside_tokio;
 mod per_code;
 mod retry_rules;
 mod secrets;
