@@ -71,7 +71,7 @@ macro_rules! catalogue {
         ///
         /// // Codes of other services are kept as sent.
         /// let other: ErrorCode = "ECS.0105".parse().unwrap();
-        /// assert_eq!(other, ErrorCode::Other("ECS.0105".into()));
+        /// assert!(other == "ECS.0105" && !other.is_known());
         /// assert_eq!(other.to_string(), "ECS.0105");
         /// assert_eq!(other.description(), None);
         /// ```
@@ -79,8 +79,10 @@ macro_rules! catalogue {
         /// # Comparing codes
         ///
         /// Codes are equal when their wire forms are, read as
-        /// [`ErrorCode::from_wire`] reads them, and a code equals its wire
-        /// form as a string. To test for a code the catalogue may not know
+        /// [`ErrorCode::from_wire`] reads them (an [`Other`](ErrorCode::Other)
+        /// never holds a catalogued code: its payload, [`UnknownCode`], is
+        /// made only by `from_wire`), and a code equals its wire form as a
+        /// string. To test for a code the catalogue may not know
         /// yet, compare it with its wire form: `code == "ECS.0105"` gives the
         /// same answer before and after the code is catalogued, where a match
         /// on `Other` would stop matching.
@@ -90,9 +92,9 @@ macro_rules! catalogue {
         ///
         /// let code = ErrorCode::from_wire("PAP5.0006");
         /// assert!(code == "PAP5.0006");
-        /// assert_eq!(code, ErrorCode::Other("PAP5.0006".into()));
+        /// assert!(ErrorCode::from_wire("ECS.0105") == "ECS.0105");
         /// ```
-        #[derive(Debug, Clone)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum ErrorCode {
             $(
@@ -105,7 +107,7 @@ macro_rules! catalogue {
             /// catalogued, and get a variant of its own, in a minor release.
             /// Compare with the wire form instead (`code == "ECS.0105"`),
             /// which gives the same answer before and after.
-            Other(String),
+            Other(UnknownCode),
         }
 
         impl ErrorCode {
@@ -118,13 +120,8 @@ macro_rules! catalogue {
             /// `APIGW.`. Allocates only for codes outside the catalogue.
             pub fn from_wire(wire: &str) -> ErrorCode {
                 let wire = wire.trim();
-                match Self::lookup(wire) {
-                    Some(code) => code,
-                    None => match wire.strip_prefix("APIG.").and_then(|rest| Self::lookup_gateway(rest)) {
-                        Some(code) => code,
-                        None => ErrorCode::Other(wire.to_owned()),
-                    },
-                }
+                Self::lookup_canonical(wire)
+                    .unwrap_or_else(|| ErrorCode::Other(UnknownCode(wire.into())))
             }
 
             fn lookup(wire: &str) -> Option<ErrorCode> {
@@ -134,19 +131,12 @@ macro_rules! catalogue {
                 }
             }
 
-            /// The wire form of a catalogued code; `None` for `Other`.
-            fn catalogued_wire(&self) -> Option<&'static str> {
-                match self {
-                    $(ErrorCode::$variant => Some($wire),)*
-                    ErrorCode::Other(_) => None,
-                }
-            }
 
             /// The wire form, e.g. `"PAP5.0006"`.
             pub fn as_str(&self) -> &str {
                 match self {
                     $(ErrorCode::$variant => $wire,)*
-                    ErrorCode::Other(wire) => wire,
+                    ErrorCode::Other(wire) => wire.as_str(),
                 }
             }
 
@@ -200,6 +190,12 @@ macro_rules! catalogue {
 }
 
 impl ErrorCode {
+    /// The catalogued code for a trimmed wire form, in either gateway
+    /// spelling.
+    fn lookup_canonical(wire: &str) -> Option<ErrorCode> {
+        Self::lookup(wire).or_else(|| wire.strip_prefix("APIG.").and_then(Self::lookup_gateway))
+    }
+
     fn lookup_gateway(number: &str) -> Option<ErrorCode> {
         // Only gateway numbers: "APIG.0308" must not match "PAP5.0308".
         let mut wire = [0u8; 16];
@@ -299,48 +295,6 @@ impl FromStr for ErrorCode {
     }
 }
 
-impl ErrorCode {
-    /// The code's canonical wire form: what [`ErrorCode::from_wire`] would
-    /// make of it. Equal codes have equal canonical forms, so an `Other`
-    /// holding a catalogued code's wire form (`Other("PAP5.0006")`, or
-    /// `Other("APIG.0308")`) equals the catalogued code.
-    fn canonical(&self) -> &str {
-        match self {
-            ErrorCode::Other(wire) => canonical_wire(wire),
-            known => known.as_str(),
-        }
-    }
-}
-
-/// What [`ErrorCode::from_wire`] makes of `wire`, as a wire form, without
-/// allocating.
-fn canonical_wire(wire: &str) -> &str {
-    let wire = wire.trim();
-    let known = ErrorCode::lookup(wire).or_else(|| {
-        wire.strip_prefix("APIG.")
-            .and_then(ErrorCode::lookup_gateway)
-    });
-    known
-        .and_then(|code| code.catalogued_wire())
-        .unwrap_or(wire)
-}
-
-/// Codes are equal when their wire forms are, as [`ErrorCode::from_wire`]
-/// reads them: `ErrorCode::ConcurrentModification == ErrorCode::Other("PAP5.0006".into())`.
-impl PartialEq for ErrorCode {
-    fn eq(&self, other: &ErrorCode) -> bool {
-        self.canonical() == other.canonical()
-    }
-}
-
-impl Eq for ErrorCode {}
-
-impl std::hash::Hash for ErrorCode {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.canonical().hash(state);
-    }
-}
-
 /// Compares a code with a wire form, read as [`ErrorCode::from_wire`] reads
 /// it: the way to test for any code, catalogued or not, that keeps its
 /// answer when the catalogue grows.
@@ -355,7 +309,10 @@ impl std::hash::Hash for ErrorCode {
 /// ```
 impl PartialEq<str> for ErrorCode {
     fn eq(&self, wire: &str) -> bool {
-        self.canonical() == canonical_wire(wire)
+        match ErrorCode::lookup_canonical(wire.trim()) {
+            Some(known) => *self == known,
+            None => matches!(self, ErrorCode::Other(other) if other.as_str() == wire.trim()),
+        }
     }
 }
 
@@ -374,6 +331,71 @@ impl PartialEq<ErrorCode> for str {
 impl PartialEq<ErrorCode> for &str {
     fn eq(&self, code: &ErrorCode) -> bool {
         *code == **self
+    }
+}
+
+/// A code the catalogue does not know, as sent (trimmed): the payload of
+/// [`ErrorCode::Other`].
+///
+/// Opaque, and made only by [`ErrorCode::from_wire`] (and its `FromStr` and
+/// `From<&str>`), so it never holds a catalogued code: `ErrorCode`'s
+/// equality can then stay structural and still agree with the wire form.
+/// Read it with [`as_str`](UnknownCode::as_str) (or through `Deref<Target =
+/// str>`), and compare it with a string.
+///
+/// ```
+/// use huaweicloud_errors::ErrorCode;
+///
+/// let code = ErrorCode::from_wire(" ECS.0105 ");
+/// let ErrorCode::Other(unknown) = &code else { unreachable!() };
+/// assert_eq!(unknown.as_str(), "ECS.0105");
+/// assert!(*unknown == "ECS.0105");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnknownCode(Box<str>);
+
+impl UnknownCode {
+    /// The code as sent, trimmed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for UnknownCode {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for UnknownCode {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UnknownCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for UnknownCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for UnknownCode {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for UnknownCode {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
     }
 }
 
@@ -837,11 +859,11 @@ mod tests {
         );
         assert_eq!(
             ErrorCode::from_wire("APIG.0308.PAP5.0006"),
-            ErrorCode::Other("APIG.0308.PAP5.0006".into())
+            ErrorCode::from_wire("APIG.0308.PAP5.0006")
         );
         assert_eq!(
             ErrorCode::from_wire("APIG.9999"),
-            ErrorCode::Other("APIG.9999".into())
+            ErrorCode::from_wire("APIG.9999")
         );
     }
 }

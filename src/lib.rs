@@ -112,7 +112,7 @@ mod retry;
 mod timer;
 
 pub use budget::{RetryBudget, RetryBudgetBuilder};
-pub use catalogue::ErrorCode;
+pub use catalogue::{ErrorCode, UnknownCode};
 pub use class::{
     Classification, Classifier, DefaultClassifier, ErrorClass, Reason, Rules,
     default_classification, status_classification,

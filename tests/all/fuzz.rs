@@ -722,13 +722,10 @@ fn the_corpus_decodes_as_named() {
             "flat_analyzer_busy.json",
             Some(ErrorCode::AnalyzerConcurrentModification),
         ),
-        (
-            "keystone_numeric.json",
-            Some(ErrorCode::Other("401".into())),
-        ),
+        ("keystone_numeric.json", Some(ErrorCode::from_wire("401"))),
         (
             "deep_object_nesting.json",
-            Some(ErrorCode::Other("DEEP.1".into())),
+            Some(ErrorCode::from_wire("DEEP.1")),
         ),
         ("html_502.html", None),
         ("empty.bin", None),
