@@ -106,6 +106,7 @@ mod decode;
 mod error;
 mod middleware;
 mod retry;
+pub mod sts;
 
 pub use budget::RetryBudget;
 pub use catalogue::ErrorCode;
