@@ -13,5 +13,6 @@ mod per_code;
 mod retry_rules;
 mod secrets;
 mod soak;
+mod sts;
 mod support;
 mod transport;
