@@ -244,13 +244,10 @@ impl fmt::Display for MalformedAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("STS decode-authorization-message answered success with ")?;
         match &self.problem {
-            Problem::NotJson { line, column } => write!(
-                f,
-                "a body that is not JSON (line {line}, column {column})"
-            ),
-            Problem::NoMessage => {
-                f.write_str("a JSON body without a string \"decoded_message\"")
+            Problem::NotJson { line, column } => {
+                write!(f, "a body that is not JSON (line {line}, column {column})")
             }
+            Problem::NoMessage => f.write_str("a JSON body without a string \"decoded_message\""),
             Problem::TooLong => write!(f, "a body longer than {MAX_ANSWER_LEN} bytes"),
             Problem::TimedOut => write!(
                 f,
@@ -326,7 +323,10 @@ mod tests {
             (&br#"{}"#[..], Problem::NoMessage),
             (br#"{"decoded_message":null}"#, Problem::NoMessage),
             (br#"{"decoded_message":42}"#, Problem::NoMessage),
-            (br#"{"decoded_message":{"allowed":false}}"#, Problem::NoMessage),
+            (
+                br#"{"decoded_message":{"allowed":false}}"#,
+                Problem::NoMessage,
+            ),
             (br#" ["decoded_message"]"#, Problem::NoMessage),
             (br#""decoded_message""#, Problem::NoMessage),
             (b"", not_json(1, 0)),
@@ -334,7 +334,12 @@ mod tests {
             (b"{\"decoded_message\":\"cut", not_json(1, 23)),
         ] {
             let err = DecodedAuthorization::parse(body).unwrap_err();
-            assert_eq!(err.problem, problem, "{}: {err}", String::from_utf8_lossy(body));
+            assert_eq!(
+                err.problem,
+                problem,
+                "{}: {err}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 

@@ -76,7 +76,9 @@ async fn a_plain_text_message_is_kept_as_text() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(PATH))
-        .respond_with(decoded("User: iam-user-1 is not authorized to perform: iam:agencies:createAgency"))
+        .respond_with(decoded(
+            "User: iam-user-1 is not authorized to perform: iam:agencies:createAgency",
+        ))
         .mount(&server)
         .await;
 
@@ -203,7 +205,10 @@ async fn a_long_answer_is_refused_by_its_length() {
         .await
         .unwrap_err();
     assert!(malformed(&err).is_too_long(), "{err}");
-    assert!(err.to_string().contains("longer than 131072 bytes"), "{err}");
+    assert!(
+        err.to_string().contains("longer than 131072 bytes"),
+        "{err}"
+    );
 
     // One that fits, written with escapes, is read whole.
     let escaped = "\"".repeat(10_240);
