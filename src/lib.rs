@@ -106,6 +106,8 @@ mod decode;
 mod error;
 mod middleware;
 mod retry;
+#[cfg(feature = "signing")]
+pub mod signing;
 
 pub use budget::RetryBudget;
 pub use catalogue::ErrorCode;
