@@ -106,6 +106,8 @@ mod decode;
 mod error;
 mod middleware;
 mod retry;
+#[cfg(feature = "signing")]
+pub mod signing;
 pub mod sts;
 
 pub use budget::RetryBudget;

@@ -12,6 +12,10 @@ mod middleware;
 mod per_code;
 mod retry_rules;
 mod secrets;
+#[cfg(feature = "signing")]
+mod signing;
+#[cfg(feature = "signing")]
+mod signing_gateway;
 mod soak;
 mod sts;
 mod support;
