@@ -346,6 +346,11 @@ mod secrets {
     }
 
     fn assert_shows_no_secret(what: &str, err: &reqwest_middleware::Error) {
+        assert_shows_none_of(what, err, &[SECRET_KEY, SECURITY_TOKEN, SIGNATURE]);
+    }
+
+    /// Panics if `err`, its `Debug` or any of its sources shows any of `secrets`.
+    fn assert_shows_none_of(what: &str, err: &reqwest_middleware::Error, secrets: &[&str]) {
         let mut texts = vec![err.to_string(), format!("{err:?}"), format!("{err:#?}")];
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
@@ -354,7 +359,7 @@ mod secrets {
             source = cause.source();
         }
         for text in texts {
-            for secret in [SECRET_KEY, SECURITY_TOKEN, SIGNATURE] {
+            for secret in secrets {
                 assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
             }
         }
@@ -393,6 +398,51 @@ mod secrets {
                     &format!("{route}, ErrorMiddleware: {with_middleware}"),
                     &err,
                 );
+            }
+        }
+    }
+
+    /// The same with the crate's own `Signer`: the secret key, the security
+    /// token and the `Authorization` header it wrote (read back from what the
+    /// server received) appear in no error of the call.
+    #[cfg(feature = "signing")]
+    #[tokio::test]
+    async fn no_error_shows_what_the_signer_sent() {
+        use huaweicloud_errors::signing::{Credentials, Signer};
+
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(format!("/refused{PATH}")))
+            .respond_with(answer(403, "STS5.1001"))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("/malformed{PATH}")))
+            .respond_with(ResponseTemplate::new(200).set_body_string("<html>OK</html>"))
+            .mount(&server)
+            .await;
+        let credentials =
+            Credentials::new("AK-0104", SECRET_KEY).with_security_token(SECURITY_TOKEN);
+
+        for with_middleware in [true, false] {
+            let mut stack = ClientBuilder::new(reqwest_client().build().unwrap());
+            if with_middleware {
+                stack = stack.with(builder().build());
+            }
+            let client = stack.with(Signer::new(credentials.clone())).build();
+            for route in ["refused", "malformed"] {
+                let endpoint = format!("{}/{route}", server.uri());
+                let err = decode_authorization_message(&client, &endpoint, ENCODED)
+                    .await
+                    .unwrap_err();
+                let received = server.received_requests().await.unwrap();
+                let sent = received.last().unwrap();
+                assert_eq!(sent.headers["x-security-token"], SECURITY_TOKEN);
+                let authorization = sent.headers["authorization"].to_str().unwrap();
+                let signature = authorization.rsplit_once("Signature=").unwrap().1;
+                let what = format!("{route}, ErrorMiddleware: {with_middleware}");
+                assert_shows_no_secret(&what, &err);
+                assert_shows_none_of(&what, &err, &[authorization, signature]);
             }
         }
     }
