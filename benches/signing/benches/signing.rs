@@ -121,9 +121,7 @@ impl Case {
 
     /// The unsigned request, for aws-sigv4.
     fn http(&self) -> http::Request<Vec<u8>> {
-        let mut builder = http::Request::builder()
-            .method(self.method)
-            .uri(self.url());
+        let mut builder = http::Request::builder().method(self.method).uri(self.url());
         for (name, value) in self.headers() {
             builder = builder.header(name, value);
         }
@@ -321,7 +319,10 @@ fn side_by_side_tables() {
         let wall: Vec<f64> = wall.iter_mut().map(|s| median(s)).collect();
         let cpu: Vec<f64> = cpu.iter_mut().map(|s| median(s)).collect();
         let aws_at = names.len() - 1;
-        println!("\n{}: medians of {ROUNDS} rounds of {BATCH}, side by side\n", case.name);
+        println!(
+            "\n{}: medians of {ROUNDS} rounds of {BATCH}, side by side\n",
+            case.name
+        );
         println!("| case | wall | CPU | CPU / floor | CPU / aws-sigv4 |");
         println!("| --- | ---: | ---: | ---: | ---: |");
         for (i, name) in names.iter().enumerate() {
