@@ -107,6 +107,16 @@ async fn main() -> ExitCode {
     let result = send(&wrong, Method::GET, &format!("{}/v5/users", iam.uri())).await;
     gateway.print_attempts();
     report(result, &client, &sts, &gateway).await;
+
+    // CI runs the demo: a signature the gateway refused, other than the
+    // wrong key's, is a signing bug, and fails the run.
+    let rejected = gateway.rejected();
+    if rejected != 1 {
+        eprintln!(
+            "quickstart: the gateway rejected {rejected} signatures; expected 1 (the wrong secret key's)"
+        );
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 
@@ -232,12 +242,15 @@ struct Seen {
 #[derive(Clone, Default)]
 struct Gateway {
     seen: Arc<Mutex<Vec<Seen>>>,
+    rejected: Arc<Mutex<usize>>,
 }
 
 impl Gateway {
     /// Prints, and forgets, each attempt seen since the last call.
     fn print_attempts(&self) {
-        for (n, seen) in self.seen.lock().unwrap().drain(..).enumerate() {
+        let seen: Vec<Seen> = self.seen.lock().unwrap().drain(..).collect();
+        self.count_rejected(&seen);
+        for (n, seen) in seen.iter().enumerate() {
             println!(
                 "  gateway:  attempt {}: X-Sdk-Date {}, signature {}…: {}",
                 n + 1,
@@ -250,9 +263,20 @@ impl Gateway {
         }
     }
 
+    fn count_rejected(&self, seen: &[Seen]) {
+        let rejected = seen.iter().filter(|s| s.verdict.is_err()).count();
+        *self.rejected.lock().unwrap() += rejected;
+    }
+
+    /// How many requests the gateway has rejected (among those printed).
+    fn rejected(&self) -> usize {
+        *self.rejected.lock().unwrap()
+    }
+
     /// The same, on the line already started.
     fn print_attempts_inline(&self) {
         let seen: Vec<Seen> = self.seen.lock().unwrap().drain(..).collect();
+        self.count_rejected(&seen);
         for s in &seen {
             print!(
                 ", signed at {} ({}…): {}",
