@@ -436,3 +436,28 @@ async fn no_credentials_fail_the_call_before_sending_and_name_the_sources() {
     );
     server.verify().await;
 }
+
+#[tokio::test]
+async fn an_id_that_cannot_be_a_header_fails_the_call_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let client = signed_client(Signer::new(Credentials::new(AK, SK)).domain_id("d-1\r\nX: y"));
+
+    let err = client.get(server.uri()).send().await.unwrap_err();
+
+    let reqwest_middleware::Error::Middleware(inner) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        inner
+            .downcast_ref::<huaweicloud_errors::signing::SignError>()
+            .unwrap()
+            .to_string(),
+        "cannot sign the request: the domain id contains characters a header cannot carry"
+    );
+    server.verify().await;
+}
