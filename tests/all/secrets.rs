@@ -233,11 +233,10 @@ mod signing {
         Credentials, CredentialsProvider, EnvProvider, MetadataProvider, ProfileProvider,
         ProviderChain, Signer, sign,
     };
-    use reqwest_middleware::ClientBuilder;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    use crate::support::{answer, builder, reqwest_client};
+    use crate::support::answer;
 
     const SECRET_KEY: &str = "SK-SECRET-0007";
     const SECURITY_TOKEN: &str = "STS-SECRET-0008";
@@ -374,12 +373,9 @@ mod signing {
             .expect(4)
             .mount(&api)
             .await;
-        let client = ClientBuilder::new(reqwest_client().build().unwrap())
-            .with(builder().build())
-            .with(Signer::from_provider(
-                MetadataProvider::new().with_endpoint(server.uri()),
-            ))
-            .build();
+        let client = crate::signing_gateway::signed_client(Signer::from_provider(
+            MetadataProvider::new().with_endpoint(server.uri()),
+        ));
 
         let err = client
             .get(format!("{}/v5/agencies", api.uri()))

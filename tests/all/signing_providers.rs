@@ -10,12 +10,10 @@ use huaweicloud_errors::signing::{
     Credentials, CredentialsError, CredentialsProvider, EnvProvider, MetadataProvider,
     ProfileProvider, ProviderChain, Signer,
 };
-use reqwest_middleware::ClientBuilder;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::signing_gateway::Gateway;
-use crate::support::{builder, reqwest_client};
+use crate::signing_gateway::{Gateway, middleware_error, never_called, signed_client};
 
 fn lookup(vars: &[(&'static str, &'static str)]) -> EnvProvider {
     let vars: HashMap<&str, &str> = vars.iter().copied().collect();
@@ -225,12 +223,9 @@ async fn twenty_concurrent_calls_fetch_the_temporary_key_once() {
         .await;
     let gateway = Gateway::new("AK-TEMP", "SK-OF-AK-TEMP", |_| ResponseTemplate::new(200));
     let api = gateway.start().await;
-    let client = ClientBuilder::new(reqwest_client().build().unwrap())
-        .with(builder().build())
-        .with(Signer::from_provider(
-            MetadataProvider::new().with_endpoint(metadata.uri()),
-        ))
-        .build();
+    let client = signed_client(Signer::from_provider(
+        MetadataProvider::new().with_endpoint(metadata.uri()),
+    ));
 
     let calls = (0..20).map(|i| {
         client
@@ -326,18 +321,10 @@ async fn a_failing_metadata_service_fails_the_call_with_a_clear_error_and_sends_
         .expect(1)
         .mount(&metadata)
         .await;
-    let api = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&api)
-        .await;
-    let client = ClientBuilder::new(reqwest_client().build().unwrap())
-        .with(builder().build())
-        .with(Signer::from_provider(
-            MetadataProvider::new().with_endpoint(metadata.uri()),
-        ))
-        .build();
+    let api = never_called().await;
+    let client = signed_client(Signer::from_provider(
+        MetadataProvider::new().with_endpoint(metadata.uri()),
+    ));
 
     let err = client
         .get(format!("{}/v5/agencies", api.uri()))
@@ -345,14 +332,8 @@ async fn a_failing_metadata_service_fails_the_call_with_a_clear_error_and_sends_
         .await
         .unwrap_err();
 
-    let reqwest_middleware::Error::Middleware(inner) = &err else {
-        panic!("{err:?}");
-    };
     assert_eq!(
-        inner
-            .downcast_ref::<CredentialsError>()
-            .unwrap()
-            .to_string(),
+        middleware_error::<CredentialsError>(&err).to_string(),
         format!(
             "no Huawei Cloud credentials: tried ECS metadata at {} \
              (GET /openstack/latest/securitykey answered 500 Internal Server Error)",
