@@ -12,6 +12,7 @@ use reqwest_middleware::{Middleware, Next};
 
 use super::algorithm::Algorithm;
 use super::credentials::Credentials;
+use super::error::{SignError, SignErrorKind};
 use super::provider::CredentialsProvider;
 use super::sign::sign_with;
 
@@ -46,8 +47,8 @@ use super::sign::sign_with;
 #[derive(Clone, Debug)]
 pub struct Signer {
     provider: Arc<dyn CredentialsProvider>,
-    domain_id: Option<HeaderValue>,
-    project_id: Option<HeaderValue>,
+    domain_id: Option<Arc<str>>,
+    project_id: Option<Arc<str>>,
     algorithm: Algorithm,
     clock: Clock,
 }
@@ -97,17 +98,19 @@ impl Signer {
 
     /// Sends and signs `X-Domain-Id: domain_id` (global services such as IAM).
     ///
-    /// An id that cannot be a header value (a line break) is ignored.
+    /// An id that cannot be a header value (a line break) fails each call
+    /// with a [`SignError`](super::SignError) before sending.
     pub fn domain_id(mut self, domain_id: impl Into<String>) -> Signer {
-        self.domain_id = HeaderValue::try_from(domain_id.into()).ok();
+        self.domain_id = Some(domain_id.into().into());
         self
     }
 
     /// Sends and signs `X-Project-Id: project_id` (regional services).
     ///
-    /// An id that cannot be a header value (a line break) is ignored.
+    /// An id that cannot be a header value fails each call with a
+    /// [`SignError`](super::SignError) before sending.
     pub fn project_id(mut self, project_id: impl Into<String>) -> Signer {
-        self.project_id = HeaderValue::try_from(project_id.into()).ok();
+        self.project_id = Some(project_id.into().into());
         self
     }
 
@@ -133,16 +136,26 @@ impl Signer {
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
         let ids = [
-            ("x-domain-id", &self.domain_id, credentials.domain_id()),
-            ("x-project-id", &self.project_id, credentials.project_id()),
+            (
+                "x-domain-id",
+                "domain id",
+                self.domain_id.as_deref(),
+                credentials.domain_id(),
+            ),
+            (
+                "x-project-id",
+                "project id",
+                self.project_id.as_deref(),
+                credentials.project_id(),
+            ),
         ];
-        for (name, ours, theirs) in ids {
-            let value = match (ours, theirs) {
-                (Some(value), _) => Some(value.clone()),
-                (None, Some(id)) => HeaderValue::from_str(id).ok(),
-                (None, None) => None,
-            };
-            if let Some(value) = value {
+        for (name, what, ours, theirs) in ids {
+            if let Some(id) = ours.or(theirs) {
+                let value = HeaderValue::from_str(id).map_err(|_| {
+                    reqwest_middleware::Error::middleware(SignError::new(
+                        SignErrorKind::InvalidHeaderValue(what),
+                    ))
+                })?;
                 request
                     .headers_mut()
                     .insert(HeaderName::from_static(name), value);

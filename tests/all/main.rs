@@ -16,6 +16,8 @@ mod secrets;
 mod signing;
 #[cfg(feature = "signing")]
 mod signing_gateway;
+#[cfg(feature = "signing")]
+mod signing_providers;
 mod soak;
 mod sts;
 mod support;

@@ -267,10 +267,35 @@ impl Respond for Gateway {
     }
 }
 
+/// A server that must receive nothing.
+pub(crate) async fn never_called() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The `E` inside a `reqwest_middleware::Error::Middleware`.
+pub(crate) fn middleware_error<E>(err: &reqwest_middleware::Error) -> &E
+where
+    E: std::fmt::Display + std::fmt::Debug + Send + Sync + 'static,
+{
+    let reqwest_middleware::Error::Middleware(inner) = err else {
+        panic!("not a middleware error: {err:?}");
+    };
+    inner
+        .downcast_ref::<E>()
+        .expect("the signing layer's error")
+}
+
 const AK: &str = "AK-GATEWAY";
 const SK: &str = "SK-GATEWAY-SECRET";
 
-fn signed_client(signer: Signer) -> ClientWithMiddleware {
+/// A client that retries (with the suite's tiny delays) and signs with `signer`.
+pub(crate) fn signed_client(signer: Signer) -> ClientWithMiddleware {
     ClientBuilder::new(reqwest_client().build().unwrap())
         .with(builder().build())
         .with(signer)
@@ -399,12 +424,7 @@ async fn a_streaming_body_is_sent_unsigned_and_accepted() {
 
 #[tokio::test]
 async fn no_credentials_fail_the_call_before_sending_and_name_the_sources() {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = never_called().await;
     let missing = std::env::temp_dir().join("huaweicloud-errors-no-such-dir/credentials");
     let chain = ProviderChain::empty()
         .with(EnvProvider::from_lookup(|_| None))
@@ -420,19 +440,27 @@ async fn no_credentials_fail_the_call_before_sending_and_name_the_sources() {
         .await
         .unwrap_err();
 
-    let reqwest_middleware::Error::Middleware(inner) = &err else {
-        panic!("not a middleware error: {err:?}");
-    };
-    let credentials_err = inner
-        .downcast_ref::<CredentialsError>()
-        .expect("a CredentialsError");
     assert_eq!(
-        credentials_err.to_string(),
+        middleware_error::<CredentialsError>(&err).to_string(),
         format!(
             "no Huawei Cloud credentials: tried environment (HUAWEICLOUD_SDK_AK is not set); \
              profile file {} (not found)",
             missing.display()
         )
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn an_id_that_cannot_be_a_header_fails_the_call_before_sending() {
+    let server = never_called().await;
+    let client = signed_client(Signer::new(Credentials::new(AK, SK)).domain_id("d-1\r\nX: y"));
+
+    let err = client.get(server.uri()).send().await.unwrap_err();
+
+    assert_eq!(
+        middleware_error::<huaweicloud_errors::signing::SignError>(&err).to_string(),
+        "cannot sign the request: the domain id contains characters a header cannot carry"
     );
     server.verify().await;
 }

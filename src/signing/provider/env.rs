@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use super::{CredentialsFuture, CredentialsProvider};
+use super::{CredentialsFuture, CredentialsProvider, load_once};
 use crate::signing::credentials::Credentials;
 use crate::signing::error::CredentialsError;
 
@@ -106,12 +106,6 @@ impl fmt::Debug for EnvProvider {
 
 impl CredentialsProvider for EnvProvider {
     fn credentials(&self) -> CredentialsFuture<'_> {
-        let result = match self.cached.get() {
-            Some(credentials) => Ok(credentials.clone()),
-            None => self
-                .load()
-                .map(|credentials| self.cached.get_or_init(|| credentials).clone()),
-        };
-        Box::pin(std::future::ready(result))
+        load_once(&self.cached, || self.load())
     }
 }

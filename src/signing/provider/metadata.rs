@@ -113,6 +113,15 @@ impl MetadataProvider {
 
     /// The cached credentials if more than the refresh margin of them remains.
     fn fresh(&self) -> Option<Credentials> {
+        self.cached_for_more_than(self.refresh_before)
+    }
+
+    /// The cached credentials if they have not expired.
+    fn unexpired(&self) -> Option<Credentials> {
+        self.cached_for_more_than(Duration::ZERO)
+    }
+
+    fn cached_for_more_than(&self, margin: Duration) -> Option<Credentials> {
         let cached = self
             .state
             .cached
@@ -123,18 +132,7 @@ impl MetadataProvider {
             .expires_at()?
             .duration_since(SystemTime::now())
             .ok()?;
-        (left > self.refresh_before).then(|| credentials.clone())
-    }
-
-    /// The cached credentials if they have not expired.
-    fn unexpired(&self) -> Option<Credentials> {
-        let cached = self
-            .state
-            .cached
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let credentials = cached.as_ref()?;
-        (credentials.expires_at()? > SystemTime::now()).then(|| credentials.clone())
+        (left > margin).then(|| credentials.clone())
     }
 
     fn error(&self, reason: impl Into<String>) -> CredentialsError {

@@ -50,6 +50,19 @@ pub trait CredentialsProvider: std::fmt::Debug + Send + Sync + 'static {
     fn credentials(&self) -> CredentialsFuture<'_>;
 }
 
+/// What [`EnvProvider`] and [`ProfileProvider`] answer: the credentials
+/// `cache` holds, or else those `load` gives, kept in `cache` once it gives some.
+pub(crate) fn load_once(
+    cache: &std::sync::OnceLock<Credentials>,
+    load: impl FnOnce() -> Result<Credentials, CredentialsError>,
+) -> CredentialsFuture<'static> {
+    let result = match cache.get() {
+        Some(credentials) => Ok(credentials.clone()),
+        None => load().map(|credentials| cache.get_or_init(|| credentials).clone()),
+    };
+    Box::pin(std::future::ready(result))
+}
+
 /// Fixed credentials are their own provider.
 impl CredentialsProvider for Credentials {
     fn credentials(&self) -> CredentialsFuture<'_> {

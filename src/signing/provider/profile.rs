@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use super::env::EnvProvider;
-use super::{CredentialsFuture, CredentialsProvider};
+use super::{CredentialsFuture, CredentialsProvider, load_once};
 use crate::signing::credentials::Credentials;
 use crate::signing::error::CredentialsError;
 
@@ -165,13 +165,7 @@ impl fmt::Debug for ProfileProvider {
 
 impl CredentialsProvider for ProfileProvider {
     fn credentials(&self) -> CredentialsFuture<'_> {
-        let result = match self.cached.get() {
-            Some(credentials) => Ok(credentials.clone()),
-            None => self
-                .load()
-                .map(|credentials| self.cached.get_or_init(|| credentials).clone()),
-        };
-        Box::pin(std::future::ready(result))
+        load_once(&self.cached, || self.load())
     }
 }
 
