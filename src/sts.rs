@@ -100,6 +100,7 @@ pub async fn decode_authorization_message(
     }
     let capped = read_capped(response, MAX_ANSWER_LEN, Some(DEFAULT_BODY_READ_TIMEOUT)).await;
     if let Some(err) = capped.error {
+        // A body error from reqwest carries no URL, so no query to hide.
         return Err(err.into());
     }
     if capped.truncated {

@@ -402,6 +402,29 @@ mod secrets {
         }
     }
 
+    /// A success whose body is cut short is the transport error it is (not
+    /// a malformed answer), and shows nothing a layer added to the request.
+    #[tokio::test]
+    async fn a_cut_short_answer_is_a_transport_error_showing_no_secret() {
+        let server = RawServer::start(|mut stream| async move {
+            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"decoded_message\":\"cut";
+            let _ = stream.write_all(answer.as_bytes()).await;
+        })
+        .await;
+
+        for layers in [Some(builder().build()), None] {
+            let err =
+                decode_authorization_message(&signing_client(layers), &server.url(""), ENCODED)
+                    .await
+                    .unwrap_err();
+            assert_shows_no_secret("a cut-short answer", &err);
+            assert!(
+                matches!(err, reqwest_middleware::Error::Reqwest(ref e) if e.is_body() || e.is_decode()),
+                "{err:?}"
+            );
+        }
+    }
+
     /// The same with the crate's own `Signer`: the secret key, the security
     /// token and the `Authorization` header it wrote (read back from what the
     /// server received) appear in no error of the call.
