@@ -53,17 +53,31 @@
 //!
 //! Middleware runs in the order it is added. Put a tracing layer first
 //! (outermost, one span for the whole call), then `ErrorMiddleware`, then
-//! anything that must run again on every attempt, above all an AK/SK signing
-//! layer: a `SDK-HMAC-SHA256` signature covers `X-Sdk-Date`, so each attempt
-//! must be signed afresh.
+//! anything that must run again on every attempt, above all the AK/SK
+//! [`Signer`](signing::Signer): a `SDK-HMAC-SHA256` signature covers
+//! `X-Sdk-Date`, so each attempt must be signed afresh.
 //!
-//! ```text
-//! ClientBuilder::new(client)
-//!     .with(TracingMiddleware::default())   // outermost: one span a call
-//!     .with(ErrorMiddleware::default())     // decode, classify, retry
-//!     .with(AkSkSigner::new(ak, sk))        // innermost: signs each attempt
-//!     .build()
 //! ```
+//! # #[cfg(feature = "signing")]
+//! # fn demo(ak: &str, sk: &str, domain_id: &str) {
+//! use huaweicloud_errors::ErrorMiddleware;
+//! use huaweicloud_errors::signing::{Credentials, Signer};
+//! use reqwest_middleware::ClientBuilder;
+//!
+//! let client = ClientBuilder::new(reqwest::Client::new())
+//!     // .with(TracingMiddleware::default())        // outermost: one span a call
+//!     .with(ErrorMiddleware::default())             // decode, classify, retry
+//!     .with(Signer::new(Credentials::new(ak, sk))   // innermost: signs each attempt
+//!         .domain_id(domain_id))                    // X-Domain-Id, for IAM
+//!     .build();
+//! # let _ = client;
+//! # }
+//! ```
+//!
+//! [`Signer::from_provider`](signing::Signer::from_provider) takes its
+//! credentials from the environment, the SDKs' profile file, the ECS
+//! metadata service or the SDKs' chain of the three instead; a call for
+//! which no credentials can be had fails before anything is sent.
 //!
 //! Before each retry the middleware puts [`ResendCount`] in the
 //! reqwest-middleware extensions passed down the chain, where a layer inside
@@ -94,6 +108,9 @@
 //!   up, at WARN or the level given to
 //!   [`retry_log_level`](ErrorMiddlewareBuilder::retry_log_level) (giving up
 //!   where no retry was possible is DEBUG). No event carries request headers.
+//! - `signing` (default): the [`signing`] module, AK/SK signing
+//!   (`SDK-HMAC-SHA256`, `SDK-HMAC-SM3`, `V11-HMAC-SHA256`), credentials and
+//!   their providers, and the [`Signer`](signing::Signer) layer.
 //! - `serde`: `Serialize` for [`ApiError`] and the catalogue's types, for
 //!   services that forward errors to their own callers.
 
@@ -109,6 +126,9 @@ mod decode;
 mod error;
 mod middleware;
 mod retry;
+#[cfg(feature = "signing")]
+pub mod signing;
+pub mod sts;
 mod timer;
 
 pub use budget::{RetryBudget, RetryBudgetBuilder};

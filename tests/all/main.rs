@@ -18,6 +18,13 @@ mod outside_tokio;
 mod per_code;
 mod retry_rules;
 mod secrets;
+#[cfg(feature = "signing")]
+mod signing;
+#[cfg(feature = "signing")]
+mod signing_gateway;
+#[cfg(feature = "signing")]
+mod signing_providers;
 mod soak;
+mod sts;
 mod support;
 mod transport;

@@ -224,3 +224,184 @@ async fn transport_errors_drop_the_query_and_user_info_too() {
     let shown = err.url().expect("the error keeps the URL").as_str();
     assert!(shown.ends_with("/v5/agencies"), "{shown}");
 }
+
+/// The signing layer's secrets: the secret key, the security token, and
+/// the signature it computes.
+#[cfg(feature = "signing")]
+mod signing {
+    use huaweicloud_errors::signing::{
+        Credentials, CredentialsProvider, EnvProvider, MetadataProvider, ProfileProvider,
+        ProviderChain, Signer, sign,
+    };
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::support::answer;
+
+    const SECRET_KEY: &str = "SK-SECRET-0007";
+    const SECURITY_TOKEN: &str = "STS-SECRET-0008";
+
+    fn assert_hidden(what: &str, text: &str, also: &[&str]) {
+        for secret in [SECRET_KEY, SECURITY_TOKEN].iter().chain(also) {
+            assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+        }
+    }
+
+    fn temporary() -> Credentials {
+        Credentials::new("AK-SHOWN", SECRET_KEY).with_security_token(SECURITY_TOKEN)
+    }
+
+    /// A metadata service that hands out [`temporary`]'s secrets, and puts
+    /// them in a failing answer's body too.
+    async fn metadata(fail: bool) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        let key = serde_json::json!({"credential": {
+            "access": "AK-SHOWN", "secret": SECRET_KEY, "securitytoken": SECURITY_TOKEN,
+            "expires_at": "2999-01-01T00:00:00Z"
+        }});
+        let answer = if fail {
+            ResponseTemplate::new(500).set_body_json(key)
+        } else {
+            ResponseTemplate::new(200).set_body_json(key)
+        };
+        Mock::given(path("/openstack/latest/securitykey"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn no_debug_of_credentials_providers_or_signer_shows_a_secret() {
+        let server = metadata(false).await;
+        let from_metadata = MetadataProvider::new().with_endpoint(server.uri());
+        from_metadata.credentials().await.unwrap();
+        let env = EnvProvider::from_lookup(|name| match name {
+            "HUAWEICLOUD_SDK_AK" => Some("AK-SHOWN".into()),
+            "HUAWEICLOUD_SDK_SK" => Some(SECRET_KEY.into()),
+            "HUAWEICLOUD_SDK_SECURITY_TOKEN" => Some(SECURITY_TOKEN.into()),
+            _ => None,
+        });
+        env.credentials().await.unwrap();
+        let dir = std::env::temp_dir().join(format!("hc-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("credentials");
+        std::fs::write(
+            &file,
+            format!(
+                "[basic]\nak = AK-SHOWN\nsk = {SECRET_KEY}\nsecurity_token = {SECURITY_TOKEN}\n"
+            ),
+        )
+        .unwrap();
+        let profile = ProfileProvider::from_path(&file);
+        profile.credentials().await.unwrap();
+        let chain = ProviderChain::empty()
+            .with(env.clone())
+            .with(profile.clone())
+            .with(from_metadata.clone());
+
+        for (what, text) in [
+            ("Credentials", format!("{:#?}", temporary())),
+            ("Signer", format!("{:#?}", Signer::new(temporary()))),
+            ("MetadataProvider", format!("{from_metadata:#?}")),
+            ("EnvProvider", format!("{env:#?}")),
+            ("ProfileProvider", format!("{profile:#?}")),
+            ("ProviderChain", format!("{chain:#?}")),
+            (
+                "Signer over the chain",
+                format!("{:?}", Signer::from_provider(chain.clone())),
+            ),
+        ] {
+            assert!(
+                text.contains("AK-SHOWN"),
+                "{what} has its credentials: {text}"
+            );
+            assert_hidden(what, &text, &[]);
+        }
+    }
+
+    #[tokio::test]
+    async fn no_signing_error_shows_a_secret() {
+        let server = metadata(true).await;
+        let err = MetadataProvider::new()
+            .with_endpoint(server.uri())
+            .credentials()
+            .await
+            .unwrap_err();
+        assert_hidden("CredentialsError", &format!("{err} {err:?}"), &[]);
+
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "https://iam.example.com/".parse().unwrap(),
+        );
+        request.headers_mut().insert(
+            "x-bad",
+            reqwest::header::HeaderValue::from_bytes(b"\xff").unwrap(),
+        );
+        let err = sign(&mut request, &temporary(), std::time::SystemTime::now()).unwrap_err();
+        assert_hidden("SignError", &format!("{err} {err:?}"), &[]);
+        // Nor the request's Debug: reqwest hides sensitive headers.
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "https://iam.example.com/".parse().unwrap(),
+        );
+        sign(&mut request, &temporary(), std::time::SystemTime::now()).unwrap();
+        let signature = request.headers()["authorization"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let signature = signature.rsplit("Signature=").next().unwrap().to_owned();
+        assert_hidden(
+            "the signed request's headers",
+            &format!("{:?}", request.headers()),
+            &[&signature],
+        );
+    }
+
+    #[cfg(feature = "tracing")]
+    #[tokio::test]
+    async fn a_signed_call_logs_no_secret_and_no_signature() {
+        let (logs, _guard) = crate::support::Captured::start();
+        let server = metadata(false).await;
+        let api = MockServer::start().await;
+        Mock::given(path("/v5/agencies"))
+            .respond_with(answer(503, "APIGW.0613"))
+            .expect(4)
+            .mount(&api)
+            .await;
+        let client = crate::signing_gateway::signed_client(Signer::from_provider(
+            MetadataProvider::new().with_endpoint(server.uri()),
+        ));
+
+        let err = client
+            .get(format!("{}/v5/agencies", api.uri()))
+            .send()
+            .await
+            .unwrap_err();
+
+        let signatures: Vec<String> = api
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let auth = r.headers["authorization"].to_str().unwrap();
+                assert_eq!(r.headers["x-security-token"], SECURITY_TOKEN, "it was sent");
+                auth.rsplit("Signature=").next().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(signatures.len(), 4);
+        let signatures: Vec<&str> = signatures.iter().map(String::as_str).collect();
+        let text = logs.text();
+        assert!(
+            text.contains("huaweicloud call failed"),
+            "the capture works:\n{text}"
+        );
+        assert_hidden("the tracing events", &text, &signatures);
+        assert_hidden("the error", &format!("{err} {err:?}"), &signatures);
+    }
+}
