@@ -691,7 +691,9 @@ fn long_messages_are_cut_with_a_marker() {
     let encoded = "A".repeat(10_240);
     let err = decode(
         403,
-        format!(r#"{{"error_code":"PAP5.0001","encoded_authorization_message":"{encoded}"}}"#),
+        format!(
+            r#"{{"error_code":"PAP5.0001","error_msg":"access denied","encoded_authorization_message":"{encoded}"}}"#
+        ),
     );
     assert_eq!(err.encoded_authorization_message(), Some(encoded.as_str()));
     assert!(format!("{err:?}").len() < 1024);
@@ -979,4 +981,178 @@ fn api_error_is_clone() {
     let copy = err.clone();
     assert_eq!(copy.to_string(), err.to_string());
     assert_eq!(copy.code(), Some(&ErrorCode::ConcurrentModification));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Never worse than the official SDK (issue 10): one test a point
+// ---------------------------------------------------------------------------------------------
+
+/// A PAP5.0025 answer that quotes the concurrent request it lost to.
+const QUOTES_ANOTHER_ERROR: &str = r#"{"conflicting_request":{"error_code":"PAP5.0006","error_msg":"concurrent modification"},"error_code":"PAP5.0025","error_msg":"policy already exists"}"#;
+
+#[test]
+fn a_body_cut_short_keeps_the_top_level_answer() {
+    let whole = decode(409, QUOTES_ANOTHER_ERROR);
+    assert_eq!(whole.code(), Some(&ErrorCode::PolicyAlreadyExists));
+    assert!(!whole.is_retryable());
+    // One byte missing: the same answer, not the nested code.
+    let cut = decode(409, &QUOTES_ANOTHER_ERROR[..QUOTES_ANOTHER_ERROR.len() - 1]);
+    assert_eq!(cut.code(), Some(&ErrorCode::PolicyAlreadyExists));
+    // Cut before the top-level code: the nested one could be outranked, and it would
+    // retry a write, so the status alone decides.
+    let at = QUOTES_ANOTHER_ERROR.find(r#","error_code":"PAP5.0025""#).unwrap();
+    let cut = decode(409, &QUOTES_ANOTHER_ERROR[..at]);
+    assert_eq!(cut.code(), None);
+    assert_eq!((cut.class(), cut.reason()), (ErrorClass::UserFixable, Reason::Conflict));
+    // A cut nested code that does not retry is kept.
+    let cut = decode(401, r#"{"error":{"message":"Unauthorized","code":401,"title":"Unauth"#);
+    assert_eq!(cut.code().map(ErrorCode::as_str), Some("401"));
+}
+
+#[test]
+fn an_object_without_a_known_key_keeps_its_text() {
+    let body = r#"{"error":"invalid_grant","error_description":"token expired"}"#;
+    let err = decode(400, body);
+    assert_eq!(err.code(), None);
+    assert_eq!(err.message(), body);
+    assert_eq!(err.to_string(), format!("400 Bad Request: {body}"));
+}
+
+#[test]
+fn a_message_that_is_not_a_string_falls_back_on_the_text() {
+    for body in [
+        r#"{"error_code":"PAP5.0010","error_msg":null}"#,
+        r#"{"error_code":"PAP5.0010","error_msg":42}"#,
+        r#"{"error_code":"PAP5.0010","error_msg":{"text":"nested"}}"#,
+    ] {
+        let err = decode(400, body);
+        assert_eq!(err.code(), Some(&ErrorCode::InvalidMarker), "{body}");
+        assert_eq!(err.message(), body);
+    }
+}
+
+#[test]
+fn codes_are_found_at_any_depth() {
+    for levels in [7, 8, 9, 64, 127, 128, 129, 5_000] {
+        let body = format!(
+            r#"{}{{"error_code":"PAP5.0006","error_msg":"deep"}}{}"#,
+            r#"{"a":"#.repeat(levels),
+            "}".repeat(levels)
+        );
+        let err = decode(409, &body);
+        assert_eq!(
+            err.code(),
+            Some(&ErrorCode::ConcurrentModification),
+            "{levels} levels"
+        );
+        assert_eq!(err.message(), "deep", "{levels} levels");
+    }
+}
+
+#[test]
+fn invalid_utf8_and_lone_surrogates_in_a_string_decode_lossily() {
+    let err = decode(
+        404,
+        b"{\"error_code\":\"PAP5.0012\",\"error_msg\":\"caf\xe9 \\ud800 \\udc00x \\u00e9\",\"request_id\":\"r-1\"}",
+    );
+    assert_eq!(err.code(), Some(&ErrorCode::NoSuchAgency));
+    assert_eq!(err.message(), "caf\u{fffd} \u{fffd} \u{fffd}x \u{e9}");
+    assert_eq!(err.request_id(), Some("r-1"));
+}
+
+#[test]
+fn integer_codes_beyond_u64_keep_their_digits() {
+    for body in [
+        r#"{"error_code":123456789012345678901234,"error_msg":"m"}"#,
+        r#"{"error":{"code":-123456789012345678901234,"message":"m"}}"#,
+    ] {
+        let err = decode(400, body);
+        let digits = body.split([':', ',']).find(|s| s.ends_with("234")).unwrap();
+        assert_eq!(err.code().map(ErrorCode::as_str), Some(digits), "{body}");
+        assert_eq!(err.message(), "m");
+    }
+    // Not an integer: no code rather than invented digits.
+    assert_eq!(decode(400, r#"{"error_code":4.5,"error_msg":"m"}"#).code(), None);
+}
+
+#[test]
+fn display_escapes_invisible_characters() {
+    let invisible = [
+        '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{2060}',
+        '\u{2061}', '\u{2062}', '\u{2063}', '\u{2064}', '\u{FEFF}', '\u{FFF9}', '\u{FFFA}',
+        '\u{FFFB}',
+    ];
+    for c in invisible {
+        let message = format!("admin{c} logged in");
+        let body = serde_json::json!({"error_code": "PAP5.0010", "error_msg": message});
+        let err = decode(400, body.to_string());
+        assert_eq!(err.message(), message);
+        let shown = err.to_string();
+        assert!(!shown.contains(c), "{:?} shown raw: {shown:?}", c);
+        assert!(
+            shown.contains(&c.escape_default().to_string()),
+            "{shown:?}"
+        );
+    }
+}
+
+#[test]
+fn byte_order_marks_and_utf16_bodies_are_read() {
+    let json = r#"{"error_code":"PAP5.0006","error_msg":"concurrent modification"}"#;
+    let utf16 = |little: bool| -> Vec<u8> {
+        "\u{feff}"
+            .encode_utf16()
+            .chain(json.encode_utf16())
+            .flat_map(|unit| {
+                if little {
+                    unit.to_le_bytes()
+                } else {
+                    unit.to_be_bytes()
+                }
+            })
+            .collect()
+    };
+    let bodies: [(&str, Vec<u8>); 5] = [
+        ("a BOM", format!("\u{feff}{json}").into_bytes()),
+        ("a space before the BOM", format!(" \u{feff}{json}").into_bytes()),
+        ("a doubled BOM", format!("\u{feff}\u{feff}{json}").into_bytes()),
+        ("UTF-16LE with its BOM", utf16(true)),
+        ("UTF-16BE with its BOM", utf16(false)),
+    ];
+    for (what, body) in bodies {
+        let err = decode(409, &body);
+        assert_eq!(err.code(), Some(&ErrorCode::ConcurrentModification), "{what}");
+        assert_eq!(err.message(), "concurrent modification", "{what}");
+    }
+}
+
+#[test]
+fn the_code_as_sent_stays_reachable() {
+    let err = decode(
+        429,
+        r#"{"error_code":" APIG.0308 ","error_msg":"The throttling threshold has been reached: policy ip over ratelimit,limit:5,time:1 minute"}"#,
+    );
+    assert_eq!(err.code(), Some(&ErrorCode::ApigwThrottled));
+    assert_eq!(err.code().map(ErrorCode::as_str), Some("APIGW.0308"));
+    assert_eq!(err.code_as_sent(), Some("APIG.0308"));
+    // The same spelling: the code itself.
+    let err = decode(409, r#"{"error_code":"PAP5.0006","error_msg":"m"}"#);
+    assert_eq!(err.code_as_sent(), Some("PAP5.0006"));
+    assert_eq!(decode(500, "").code_as_sent(), None);
+}
+
+#[test]
+fn both_request_ids_stay_reachable() {
+    let body = r#"{"error_code":"PAP5.0006","error_msg":"m","request_id":"svc-1"}"#;
+    let err = ApiError::from_parts(status(409), &request_id_header("gw-2"), body.as_bytes());
+    assert_eq!(err.request_id(), Some("svc-1"));
+    assert_eq!(err.gateway_request_id(), Some("gw-2"));
+    assert_eq!(err.to_string(), "409 Conflict: PAP5.0006: m (request id svc-1)");
+    // One id when they agree, or when only the header has one.
+    let err = ApiError::from_parts(status(409), &request_id_header("svc-1"), body.as_bytes());
+    assert_eq!((err.request_id(), err.gateway_request_id()), (Some("svc-1"), Some("svc-1")));
+    let err = ApiError::from_parts(status(502), &request_id_header("gw-3"), b"<html>");
+    assert_eq!((err.request_id(), err.gateway_request_id()), (Some("gw-3"), Some("gw-3")));
+    let err = decode(409, body);
+    assert_eq!((err.request_id(), err.gateway_request_id()), (Some("svc-1"), None));
 }
