@@ -548,12 +548,12 @@ impl fmt::Debug for ApiError {
             d.field("gateway_request_id", id);
         }
         d.field(
-                "encoded_authorization_message_len",
-                &inner
-                    .encoded_authorization_message
-                    .as_ref()
-                    .map(String::len),
-            );
+            "encoded_authorization_message_len",
+            &inner
+                .encoded_authorization_message
+                .as_ref()
+                .map(String::len),
+        );
         if !inner.details.is_empty() {
             d.field("details", &inner.details);
         }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::{MAX_FIELD_LEN, bounded, bounded_field};
 
-/// Keys holding the code, in the order they are tried (the official SDKs' order).
+/// Keys holding the code, in the order they are tried.
 pub(super) const WIRE_CODE_KEYS: [&str; 2] = ["error_code", "errorCode"];
 /// Keys holding the message when the code came from [`WIRE_CODE_KEYS`] or no code was found.
 const WIRE_MESSAGE_KEYS: [&str; 4] = ["error_msg", "errorMsg", "message", "title"];
@@ -140,7 +140,10 @@ mod tests {
             ("-17", Some("-17")),
             ("18446744073709551615", Some("18446744073709551615")),
             ("123456789012345678901234", Some("123456789012345678901234")),
-            ("-123456789012345678901234", Some("-123456789012345678901234")),
+            (
+                "-123456789012345678901234",
+                Some("-123456789012345678901234"),
+            ),
             ("401.0", Some("401")),
             ("4.01e2", Some("401")),
             ("-0.0", Some("0")),

@@ -95,7 +95,12 @@ impl<'a> Doc<'a> {
     }
 
     /// Starts a container, a child of `parent` (none for the top level).
-    fn open(&mut self, parent: Option<&mut Open>, key: Option<Cow<'a, str>>, is_object: bool) -> Open {
+    fn open(
+        &mut self,
+        parent: Option<&mut Open>,
+        key: Option<Cow<'a, str>>,
+        is_object: bool,
+    ) -> Open {
         let index = u32::try_from(self.containers.len()).unwrap_or(NONE);
         self.containers.push(Container {
             is_object,
@@ -161,7 +166,9 @@ pub(super) fn read(body: &[u8]) -> Doc<'_> {
                     }
                     expect = Expect::CommaOrClose;
                 } else if byte == b'"' {
-                    let Some((s, end)) = string(body, i) else { break };
+                    let Some((s, end)) = string(body, i) else {
+                        break;
+                    };
                     key = Some(s);
                     i = end;
                     expect = Expect::Colon;
@@ -213,12 +220,16 @@ pub(super) fn read(body: &[u8]) -> Doc<'_> {
                         continue;
                     }
                     b'"' => {
-                        let Some((s, end)) = string(body, i) else { break };
+                        let Some((s, end)) = string(body, i) else {
+                            break;
+                        };
                         i = end;
                         Value::Str(s)
                     }
                     b'-' | b'0'..=b'9' => {
-                        let Some((literal, end)) = number(body, i) else { break };
+                        let Some((literal, end)) = number(body, i) else {
+                            break;
+                        };
                         i = end;
                         Value::Num(literal)
                     }
@@ -452,11 +463,22 @@ mod tests {
 
     #[test]
     fn numbers_are_kept_as_sent() {
-        for literal in ["0", "-0", "401", "4.5", "1e999", "-1.5E+3", "123456789012345678901234"] {
+        for literal in [
+            "0",
+            "-0",
+            "401",
+            "4.5",
+            "1e999",
+            "-1.5E+3",
+            "123456789012345678901234",
+        ] {
             let body = format!("[{literal}]");
             let doc = read(body.as_bytes());
             let first = doc.entries(0).next().map(|e| &e.value);
-            assert!(matches!(first, Some(Value::Num(n)) if *n == literal), "{literal}");
+            assert!(
+                matches!(first, Some(Value::Num(n)) if *n == literal),
+                "{literal}"
+            );
         }
         for bad in ["-", "1.", "1e", "1e+", ".5"] {
             let body = format!("[{bad}]");

@@ -40,7 +40,8 @@ fn detail(code: &str, message: &str) -> Detail {
 
 #[test]
 fn the_flat_shape_takes_the_fast_path() {
-    let body = r#"{"error_code":"PAP5.0006","error_msg":"concurrent modification","request_id":"0a1b2c"}"#;
+    let body =
+        r#"{"error_code":"PAP5.0006","error_msg":"concurrent modification","request_id":"0a1b2c"}"#;
     assert!(
         flat::decode(&no_headers(), body.as_bytes(), str::to_owned).is_some(),
         "fast path taken"
@@ -168,7 +169,11 @@ fn codes_are_found_at_any_depth() {
     let code = r#"{"error_code":"DEEP","error_msg":"m"}"#;
     for levels in [1, 7, 8, 9, 127, 128, 129, 10_000] {
         let decoded = dec(&wrap(code, levels));
-        assert_eq!((decoded.code, decoded.code_tentative), (owned("DEEP"), false), "{levels}");
+        assert_eq!(
+            (decoded.code, decoded.code_tentative),
+            (owned("DEEP"), false),
+            "{levels}"
+        );
     }
     // Breadth-first: a shallower code beats a deeper one sent first.
     let body = format!(r#"{{"a":{},"b":{{"code":"SHALLOW"}}}}"#, wrap(code, 3));
@@ -342,7 +347,7 @@ fn deep_object_nesting() {
         "}".repeat(100_000)
     );
     let decoded = dec(&body);
-    // Salvage finds the innermost code: the scanner ignores object nesting, not depth.
+    // The walk finds the innermost code at any depth, without recursion.
     assert_eq!(decoded.code, owned("DEEP"));
     assert_eq!(decoded.message, "deep");
     let decoded = dec(&r#"{"a":"#.repeat(100_000));
@@ -358,10 +363,7 @@ fn huge_message_is_bounded() {
     assert_eq!(decoded.code, owned("PAP5.0006"));
     assert_eq!(decoded.message.len(), MAX_MESSAGE_LEN);
     assert!(decoded.message.ends_with(TRUNCATION_MARKER));
-    assert_eq!(
-        decoded,
-        slow(&no_headers(), body.as_bytes())
-    );
+    assert_eq!(decoded, slow(&no_headers(), body.as_bytes()));
     // The encoded authorization message is never cut.
     let body = format!(r#"{{"error_code":"X","encoded_authorization_message":"{long}"}}"#);
     assert_eq!(dec(&body).encoded_authorization_message, Some(long));
@@ -411,7 +413,10 @@ fn invalid_request_id_header_is_ignored() {
 fn a_cut_body_marks_a_code_that_could_be_outranked() {
     let whole = r#"{"conflicting_request":{"error_code":"PAP5.0006","error_msg":"busy"},"error_code":"PAP5.0025","error_msg":"exists"}"#;
     let decoded = dec(whole);
-    assert_eq!((decoded.code, decoded.code_tentative), (owned("PAP5.0025"), false));
+    assert_eq!(
+        (decoded.code, decoded.code_tentative),
+        (owned("PAP5.0025"), false)
+    );
     assert_eq!(decoded.message, "exists");
     for cut in 0..whole.len() {
         let decoded = dec(&whole[..cut]);
@@ -436,9 +441,21 @@ fn a_cut_body_marks_a_code_that_could_be_outranked() {
 
 #[test]
 fn a_key_sent_twice_counts_the_first_time() {
-    let decoded = dec(r#"{"error_code":"FIRST.1","error_code":"SECOND.2","error_msg":"one","error_msg":"two"}"#);
-    assert_eq!((decoded.code, decoded.message), (owned("FIRST.1"), "one".into()));
-    assert!(flat::decode(&no_headers(), br#"{"error_code":"A","error_code":"B"}"#, str::to_owned).is_none());
+    let decoded = dec(
+        r#"{"error_code":"FIRST.1","error_code":"SECOND.2","error_msg":"one","error_msg":"two"}"#,
+    );
+    assert_eq!(
+        (decoded.code, decoded.message),
+        (owned("FIRST.1"), "one".into())
+    );
+    assert!(
+        flat::decode(
+            &no_headers(),
+            br#"{"error_code":"A","error_code":"B"}"#,
+            str::to_owned
+        )
+        .is_none()
+    );
 }
 
 #[test]
@@ -464,12 +481,18 @@ fn byte_order_marks_and_utf16() {
     ] {
         assert_eq!(dec(&body).code, owned("PAP5.0006"), "{body:?}");
     }
-    let units: Vec<u16> = "\u{feff}".encode_utf16().chain(json.encode_utf16()).collect();
+    let units: Vec<u16> = "\u{feff}"
+        .encode_utf16()
+        .chain(json.encode_utf16())
+        .collect();
     let le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
     let be: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
     for body in [le, be] {
         let decoded = decode(&no_headers(), &body);
-        assert_eq!((decoded.code, decoded.message), (owned("PAP5.0006"), "m".into()));
+        assert_eq!(
+            (decoded.code, decoded.message),
+            (owned("PAP5.0006"), "m".into())
+        );
     }
     // An odd last byte and a lone surrogate unit are U+FFFD.
     let decoded = decode(&no_headers(), b"\xff\xfeo\x00k\x00\x00\xd8!");
@@ -486,10 +509,18 @@ fn the_gateway_request_id_is_kept_beside_the_bodys() {
     assert_eq!(same.gateway_request_id, GatewayId::SameAsRequestId);
     let header_only = decode(&with_request_id(HeaderValue::from_static("gw")), b"<html>");
     assert_eq!(
-        (header_only.request_id.as_deref(), header_only.gateway_request_id.get(header_only.request_id.as_deref())),
+        (
+            header_only.request_id.as_deref(),
+            header_only
+                .gateway_request_id
+                .get(header_only.request_id.as_deref())
+        ),
         (Some("gw"), Some("gw"))
     );
-    assert_eq!(decode(&no_headers(), body).gateway_request_id, GatewayId::Absent);
+    assert_eq!(
+        decode(&no_headers(), body).gateway_request_id,
+        GatewayId::Absent
+    );
 }
 
 #[test]
@@ -592,16 +623,16 @@ fn json_ish() -> impl Strategy<Value = String> {
     ];
     leaf.prop_recursive(6, 96, 8, |inner| {
         prop_oneof![
-            prop::collection::vec((prop::sample::select(&KEYS[..]), inner.clone()), 0..8)
-                .prop_map(|entries| {
+            prop::collection::vec((prop::sample::select(&KEYS[..]), inner.clone()), 0..8).prop_map(
+                |entries| {
                     let entries: Vec<String> = entries
                         .iter()
                         .map(|(k, v)| format!("\"{k}\": {v}"))
                         .collect();
                     format!("{{{}}}", entries.join(","))
-                }),
-            prop::collection::vec(inner, 0..8)
-                .prop_map(|items| format!("[{}]", items.join(", "))),
+                }
+            ),
+            prop::collection::vec(inner, 0..8).prop_map(|items| format!("[{}]", items.join(", "))),
         ]
     })
 }
@@ -663,9 +694,7 @@ fn flat_body(extra_keys: bool) -> impl Strategy<Value = Flat> {
                 ];
                 for (key, value) in fields {
                     match value {
-                        Some(v) => {
-                            entries.push(format!("\"{key}\":{pad}{}", json_string_of(v)))
-                        }
+                        Some(v) => entries.push(format!("\"{key}\":{pad}{}", json_string_of(v))),
                         None if nulls => entries.push(format!("\"{key}\":null")),
                         None => {}
                     }

@@ -26,7 +26,11 @@ use reqwest::header::{HeaderMap, HeaderValue};
 fn corpus(name: &str) -> &'static [(String, Vec<u8>)] {
     static DECODE: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     static RETRY_AFTER: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
-    let cell = if name == "decode" { &DECODE } else { &RETRY_AFTER };
+    let cell = if name == "decode" {
+        &DECODE
+    } else {
+        &RETRY_AFTER
+    };
     cell.get_or_init(|| read_corpus(name))
 }
 
@@ -184,17 +188,19 @@ fn any_status() -> impl Strategy<Value = StatusCode> {
     let common = prop::sample::select(vec![
         400_u16, 401, 403, 404, 405, 409, 413, 429, 500, 502, 503, 504,
     ]);
-    prop_oneof![3 => common, 1 => 400_u16..600]
-        .prop_map(|code| StatusCode::from_u16(code).unwrap())
+    prop_oneof![3 => common, 1 => 400_u16..600].prop_map(|code| StatusCode::from_u16(code).unwrap())
 }
 
 /// No, one or two `X-Request-Id` values: an id, arbitrary valid bytes, a token padded.
 fn any_headers() -> impl Strategy<Value = HeaderMap> {
     let value = prop_oneof![
         Just(b"5c1e2f7a9b3d4c6e8a0b2d4f6a8c0e2b".to_vec()),
-        prop::collection::vec(prop_oneof![Just(b'\t'), 0x20_u8..0x7f, 0x80_u8..=0xff], 0..300),
+        prop::collection::vec(
+            prop_oneof![Just(b'\t'), 0x20_u8..0x7f, 0x80_u8..=0xff],
+            0..300
+        ),
         any::<Index>().prop_map(|t| {
-            let token: &[u8] = *t.get(TOKENS);
+            let token = t.get(TOKENS);
             [&b"  "[..], token, b"\t"].concat()
         }),
     ];
@@ -236,7 +242,11 @@ fn check_decode(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<
     prop_assert!(err.details().len() <= MAX_DETAILS);
     for detail in err.details() {
         prop_assert!(detail.message().len() <= MAX_MESSAGE_LEN);
-        prop_assert!(detail.code().is_none_or(|c| c.as_str().len() <= MAX_FIELD_LEN));
+        prop_assert!(
+            detail
+                .code()
+                .is_none_or(|c| c.as_str().len() <= MAX_FIELD_LEN)
+        );
     }
     if let Some(encoded) = err.encoded_authorization_message() {
         // UTF-16 bodies grow by half when read as UTF-8.
@@ -244,7 +254,10 @@ fn check_decode(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<
     }
 
     // The classification is the built-in rules' for the status and code.
-    prop_assert_eq!(err.classification(), default_classification(status, err.code()));
+    prop_assert_eq!(
+        err.classification(),
+        default_classification(status, err.code())
+    );
     prop_assert_eq!(err.class(), err.reason().class());
     for value in err.template_values() {
         prop_assert!(err.message().contains(value));
@@ -269,7 +282,9 @@ fn check_decode(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<
         .map(str::trim)
         .filter(|id| !id.is_empty());
     match header {
-        Some(id) if id.len() <= MAX_FIELD_LEN => prop_assert_eq!(err.gateway_request_id(), Some(id)),
+        Some(id) if id.len() <= MAX_FIELD_LEN => {
+            prop_assert_eq!(err.gateway_request_id(), Some(id))
+        }
         Some(_) => prop_assert!(err.gateway_request_id().is_some()),
         None => prop_assert_eq!(err.gateway_request_id(), None),
     }
@@ -342,7 +357,7 @@ proptest! {
         status in any_status(),
         headers in any_headers(),
     ) {
-        let body = mutated(&corpus("decode"), pick, &edits);
+        let body = mutated(corpus("decode"), pick, &edits);
         check_decode(status, &headers, &body)?;
     }
 
@@ -373,7 +388,11 @@ fn layered_body() -> impl Strategy<Value = String> {
         "STS5.1001",
         "ECS.0001",
     ]);
-    let level = (code.clone(), 0..4_u8, prop::sample::select(vec!["error_code", "errorCode", "code"]));
+    let level = (
+        code.clone(),
+        0..4_u8,
+        prop::sample::select(vec!["error_code", "errorCode", "code"]),
+    );
     (
         prop::collection::vec(level, 1..4),
         prop::sample::select(vec!["error", "conflicting_request", "cause", "details"]),
@@ -385,7 +404,9 @@ fn layered_body() -> impl Strategy<Value = String> {
             for (depth, (code, shape, key)) in levels.iter().enumerate() {
                 let fields = match shape {
                     0 => format!(r#""{key}":"{code}","error_msg":"level {depth}""#),
-                    1 => format!(r#""{key}":"{code}","message":"level {depth}","request_id":"r{depth}""#),
+                    1 => format!(
+                        r#""{key}":"{code}","message":"level {depth}","request_id":"r{depth}""#
+                    ),
                     2 => format!(r#""error_msg":"level {depth}","{key}":"{code}""#),
                     _ => format!(r#""{key}":"{code}""#),
                 };
@@ -487,7 +508,10 @@ fn date_forms(at: SystemTime) -> Vec<String> {
     };
     let mut forms = vec![imf.clone()];
     if (1970..2070).contains(&year.parse::<u32>().unwrap()) {
-        forms.push(format!("{long_weekday}, {day}-{month}-{} {time} GMT", &year[2..]));
+        forms.push(format!(
+            "{long_weekday}, {day}-{month}-{} {time} GMT",
+            &year[2..]
+        ));
     }
     let day: u32 = day.parse().unwrap();
     forms.push(format!("{weekday} {month} {day:>2} {time} {year}"));
@@ -503,7 +527,7 @@ proptest! {
         pick in any::<Index>(),
         edits in prop::collection::vec(edit(), 0..4),
     ) {
-        let value = mutated(&corpus("retry_after"), pick, &edits);
+        let value = mutated(corpus("retry_after"), pick, &edits);
         check_retry_after(&value, SystemTime::now())?;
     }
 
@@ -572,7 +596,10 @@ fn the_corpus_decodes_as_named() {
         ("flat_analyzer_busy.json", Some("AccessAnalyzer.1005")),
         ("keystone_numeric.json", Some("401")),
         ("deep_object_nesting.json", Some("DEEP.1")),
-        ("integer_beyond_u64_code.json", Some("123456789012345678901234")),
+        (
+            "integer_beyond_u64_code.json",
+            Some("123456789012345678901234"),
+        ),
         ("html_502.html", None),
         ("empty.bin", None),
     ];
@@ -603,7 +630,10 @@ fn decode_time_grows_linearly() {
         ("error chain", br#"{"error":"#),
         ("arrays", b"["),
         ("escapes", br#"["\"\\\ud800","#),
-        ("details", br#"{"details":[{"code":"D","message":"m"}],"a":"#),
+        (
+            "details",
+            br#"{"details":[{"code":"D","message":"m"}],"a":"#,
+        ),
         ("numbers", br#"{"code":1234567890,"a":"#),
         ("invalid utf-8", b"\xff\xfe<"),
     ];
