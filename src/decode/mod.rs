@@ -59,7 +59,7 @@
 
 use std::borrow::Cow;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName};
 
 mod fields;
 mod flat;
@@ -81,6 +81,8 @@ pub(crate) const TRUNCATION_MARKER: &str = "…[truncated]";
 /// The response header that carries the gateway's request id.
 pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// [`REQUEST_ID_HEADER`] parsed once: looking a header up by a `&str` parses the name first.
+static REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 /// A UTF-8 byte order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The byte order marks of UTF-16, little- and big-endian.
@@ -268,7 +270,7 @@ fn message_or_text(message: Option<&str>, body: &[u8]) -> String {
 /// gateway's (the header), trimmed and bounded.
 fn request_ids(from_body: Option<&str>, headers: &HeaderMap) -> (Option<String>, GatewayId) {
     let header = headers
-        .get(REQUEST_ID_HEADER)
+        .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .map(str::trim)
         .filter(|id| !id.is_empty());
