@@ -162,7 +162,7 @@ fn codes_are_trimmed_and_blank_strings_are_absent() {
 }
 
 #[test]
-fn codes_are_found_at_any_depth() {
+fn the_walk_is_breadth_first_at_any_depth() {
     let wrap = |inner: &str, levels: usize| {
         format!("{}{inner}{}", r#"{"a":"#.repeat(levels), "}".repeat(levels))
     };
