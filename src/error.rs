@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use crate::body::read_capped;
-use crate::decode::{self, Decoded};
+use crate::decode::{self, Decoded, GatewayId};
 use crate::{
     Classification, Classifier, DefaultClassifier, ErrorClass, ErrorCode, Reason, StopReason,
 };
@@ -23,7 +23,15 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// is cut at a character boundary and ends with `…[truncated]`.
 pub const MAX_MESSAGE_LEN: usize = decode::MAX_MESSAGE_LEN;
 
-const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The longest [`ApiError::code`], [`ApiError::request_id`] and
+/// [`ApiError::gateway_request_id`] kept, in bytes: 128. A longer value is cut
+/// at a character boundary and ends with `…[truncated]`.
+pub const MAX_FIELD_LEN: usize = decode::MAX_FIELD_LEN;
+
+/// The most [`ApiError::details`] entries kept: 16.
+pub const MAX_DETAILS: usize = decode::MAX_DETAILS;
+
+const REQUEST_ID_HEADER: &str = decode::REQUEST_ID_HEADER;
 
 /// A Huawei Cloud error answer (a 4xx or 5xx response), decoded and classified.
 ///
@@ -74,8 +82,11 @@ pub struct ApiError {
 struct Inner {
     status: StatusCode,
     code: Option<ErrorCode>,
+    /// The wire code when it differs from `code.as_str()` (`APIG.0308`).
+    code_as_sent: Option<Box<str>>,
     message: String,
     request_id: Option<String>,
+    gateway_request_id: GatewayId,
     encoded_authorization_message: Option<String>,
     details: Vec<ErrorDetail>,
     classification: Classification,
@@ -164,16 +175,29 @@ impl ApiError {
     ) -> ApiError {
         let Decoded {
             code,
+            code_tentative,
             message,
             request_id,
+            gateway_request_id,
             encoded_authorization_message,
             details,
-        } = decode::decode_as(headers, body, ErrorCode::from_wire);
-        let classification = classifier.classify(status, code.as_ref());
+        } = decode::decode_as(headers, body, |wire| {
+            let code = ErrorCode::from_wire(wire);
+            let as_sent = (code.as_str() != wire).then(|| Box::from(wire));
+            (code, as_sent)
+        });
+        let (mut code, mut code_as_sent) = code.unzip();
+        let mut classification = classifier.classify(status, code.as_ref());
+        // A code read from a body cut short, where one of higher precedence could have
+        // followed, never makes the error retryable: the status alone decides then.
+        if code_tentative && classification.class() == ErrorClass::Retryable {
+            (code, code_as_sent) = (None, None);
+            classification = classifier.classify(status, None);
+        }
         let details = details
             .into_iter()
             .map(|d| ErrorDetail {
-                code: d.code,
+                code: d.code.map(|(code, _)| code),
                 message: d.message,
             })
             .collect();
@@ -181,8 +205,10 @@ impl ApiError {
             inner: Box::new(Inner {
                 status,
                 code,
+                code_as_sent: code_as_sent.flatten(),
                 message,
                 request_id,
+                gateway_request_id,
                 encoded_authorization_message,
                 details,
                 classification,
@@ -276,9 +302,33 @@ impl ApiError {
         self.inner.code.as_ref()
     }
 
+    /// The code as the body spelled it (trimmed; an integer code in decimal):
+    /// `APIG.0308` where [`code`](ApiError::code) is the catalogue's
+    /// `APIGW.0308`. The same as `code().map(ErrorCode::as_str)` when the
+    /// catalogue reads the code as sent.
+    ///
+    /// ```
+    /// use huaweicloud_errors::{ApiError, ErrorCode};
+    /// use reqwest::StatusCode;
+    /// use reqwest::header::HeaderMap;
+    ///
+    /// let body = br#"{"error_code":"APIG.0308","error_msg":"throttled"}"#;
+    /// let err = ApiError::from_parts(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), body);
+    /// assert_eq!(err.code(), Some(&ErrorCode::ApigwThrottled));
+    /// assert_eq!(err.code().map(ErrorCode::as_str), Some("APIGW.0308"));
+    /// assert_eq!(err.code_as_sent(), Some("APIG.0308"));
+    /// ```
+    pub fn code_as_sent(&self) -> Option<&str> {
+        self.inner
+            .code_as_sent
+            .as_deref()
+            .or_else(|| self.inner.code.as_ref().map(ErrorCode::as_str))
+    }
+
     /// The body's `error_msg` as sent, or a readable excerpt of a body that
-    /// is not JSON; at most [`MAX_MESSAGE_LEN`] bytes. Empty when the body
-    /// said nothing.
+    /// is not JSON; at most [`MAX_MESSAGE_LEN`] bytes. When a JSON body has
+    /// no message (`{"error":"invalid_grant",...}`, `"error_msg":null`), the
+    /// body's own text. Empty when the body is.
     pub fn message(&self) -> &str {
         &self.inner.message
     }
@@ -289,6 +339,29 @@ impl ApiError {
         self.inner.request_id.as_deref()
     }
 
+    /// The gateway's request id: the `X-Request-Id` response header (trimmed,
+    /// visible ASCII), whatever the body says. When the body's `request_id`
+    /// differs, both are real: [`request_id`](ApiError::request_id) is the
+    /// service's, this one the gateway's.
+    ///
+    /// ```
+    /// use huaweicloud_errors::ApiError;
+    /// use reqwest::StatusCode;
+    /// use reqwest::header::{HeaderMap, HeaderValue};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-request-id", HeaderValue::from_static("gw-7f3a"));
+    /// let body = br#"{"error_code":"PAP5.0006","error_msg":"busy","request_id":"svc-91c2"}"#;
+    /// let err = ApiError::from_parts(StatusCode::CONFLICT, &headers, body);
+    /// assert_eq!(err.request_id(), Some("svc-91c2"));
+    /// assert_eq!(err.gateway_request_id(), Some("gw-7f3a"));
+    /// ```
+    pub fn gateway_request_id(&self) -> Option<&str> {
+        self.inner
+            .gateway_request_id
+            .get(self.inner.request_id.as_deref())
+    }
+
     /// The encrypted details of a permission failure, as sent; STS's
     /// `POST /v5/decode-authorization-message` decodes it. Never cut short
     /// (within the body limit).
@@ -296,7 +369,7 @@ impl ApiError {
         self.inner.encoded_authorization_message.as_deref()
     }
 
-    /// The entries of the body's `details` array (at most 16).
+    /// The entries of the body's `details` array (at most [`MAX_DETAILS`]).
     pub fn details(&self) -> &[ErrorDetail] {
         &self.inner.details
     }
@@ -440,12 +513,23 @@ pub(crate) fn sanitize_url(url: &mut reqwest::Url) {
     url.set_fragment(None);
 }
 
-/// Whether `c` could break a log line or reorder what a reader sees:
-/// control characters, the Unicode line and paragraph separators, and the
-/// bidirectional overrides and isolates.
+/// Whether `c` could break a log line, reorder what a reader sees or hide
+/// in it: control characters, the Unicode line and paragraph separators,
+/// the bidirectional marks, overrides and isolates, the zero-width and
+/// invisible format characters, the byte order mark and the interlinear
+/// annotation characters.
 fn is_unsafe_in_logs(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
 }
 
 /// Writes `text` with [`is_unsafe_in_logs`] characters escaped, so that a
@@ -494,14 +578,20 @@ impl fmt::Debug for ApiError {
         d.field("status", &inner.status)
             .field("code", &inner.code)
             .field("message", &inner.message)
-            .field("request_id", &inner.request_id)
-            .field(
-                "encoded_authorization_message_len",
-                &inner
-                    .encoded_authorization_message
-                    .as_ref()
-                    .map(String::len),
-            );
+            .field("request_id", &inner.request_id);
+        if let Some(as_sent) = &inner.code_as_sent {
+            d.field("code_as_sent", as_sent);
+        }
+        if let GatewayId::Other(id) = &inner.gateway_request_id {
+            d.field("gateway_request_id", id);
+        }
+        d.field(
+            "encoded_authorization_message_len",
+            &inner
+                .encoded_authorization_message
+                .as_ref()
+                .map(String::len),
+        );
         if !inner.details.is_empty() {
             d.field("details", &inner.details);
         }

@@ -139,7 +139,8 @@ pub use class::{
 };
 pub use config::ErrorMiddlewareBuilder;
 pub use error::{
-    ApiError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, ErrorDetail, MAX_MESSAGE_LEN,
+    ApiError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, ErrorDetail, MAX_DETAILS,
+    MAX_FIELD_LEN, MAX_MESSAGE_LEN,
 };
 pub use middleware::ErrorMiddleware;
 pub use retry::{

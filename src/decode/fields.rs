@@ -1,0 +1,184 @@
+//! The field rules, shared by the fast path and the walk: which keys hold what, in which
+//! order they are tried, and how a value found under one is kept.
+
+use std::borrow::Cow;
+
+use super::{MAX_FIELD_LEN, bounded, bounded_field};
+
+/// Keys holding the code, in the order they are tried.
+pub(super) const WIRE_CODE_KEYS: [&str; 2] = ["error_code", "errorCode"];
+/// Keys holding the message when the code came from [`WIRE_CODE_KEYS`] or no code was found.
+const WIRE_MESSAGE_KEYS: [&str; 4] = ["error_msg", "errorMsg", "message", "title"];
+/// The code key tried when a level has none of [`WIRE_CODE_KEYS`].
+const PLAIN_CODE_KEY: &str = "code";
+/// Keys holding the message when the code came from [`PLAIN_CODE_KEY`].
+const PLAIN_MESSAGE_KEYS: [&str; 4] = ["message", "title", "error_msg", "errorMsg"];
+/// Keys holding the request id.
+const REQUEST_ID_KEYS: [&str; 2] = ["request_id", "requestId"];
+/// The key holding the encoded authorization message.
+pub(super) const ENCODED_KEY: &str = "encoded_authorization_message";
+/// The nested object searched before any other.
+pub(super) const ERROR_KEY: &str = "error";
+/// The key holding an array of details.
+pub(super) const DETAILS_KEY: &str = "details";
+
+/// A scalar found under a key: a string, or a number literal as sent.
+#[derive(Clone, Copy)]
+pub(super) enum Field<'a> {
+    Str(&'a str),
+    Num(&'a str),
+}
+
+impl<'a> Field<'a> {
+    /// A code: a non-blank string (trimmed, borrowed unless cut), bounded, or an integer
+    /// in decimal.
+    fn code(self) -> Option<Cow<'a, str>> {
+        match self {
+            Field::Str(s) => nonblank(s.trim()).map(bounded_field),
+            Field::Num(n) => integer_code(n).map(Cow::Owned),
+        }
+    }
+
+    /// A message: a non-blank string, as sent.
+    fn message(self) -> Option<&'a str> {
+        match self {
+            Field::Str(s) if !s.trim().is_empty() => Some(s),
+            _ => None,
+        }
+    }
+
+    /// An identifier (request id, encoded message): a non-blank string, trimmed.
+    pub(super) fn ident(self) -> Option<&'a str> {
+        match self {
+            Field::Str(s) => nonblank(s.trim()),
+            Field::Num(_) => None,
+        }
+    }
+}
+
+/// A number literal (JSON syntax) as a code, when it is an integer: its digits as sent
+/// (without leading zeros, `-0` as `0`), however many; or a fraction or exponent form of
+/// an integer within ±2^53 (`401.0`, `4.01e2`), which an `f64` holds exactly. Anything
+/// else is no code: `4.5` is not one, and `1.2345678901234568e23` would invent digits.
+fn integer_code(literal: &str) -> Option<String> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let (negative, digits) = match literal.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, literal),
+    };
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = digits.trim_start_matches('0');
+        return Some(match (digits.is_empty(), negative) {
+            (true, _) => "0".to_owned(),
+            (false, true) => bounded(&format!("-{digits}"), MAX_FIELD_LEN),
+            (false, false) => bounded(digits, MAX_FIELD_LEN),
+        });
+    }
+    let f: f64 = literal.parse().ok()?;
+    // An integer within ±2^53 converts exactly.
+    (f.fract() == 0.0 && f.abs() <= EXACT).then(|| (f as i64).to_string())
+}
+
+fn nonblank(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// The code and message of one object level.
+pub(super) struct Level<'a> {
+    pub(super) code: Option<Cow<'a, str>>,
+    /// The code came from `error_code`, the key nothing at the same level can outrank.
+    pub(super) code_is_final: bool,
+    pub(super) message: Option<&'a str>,
+}
+
+impl<'a> Level<'a> {
+    /// `error_code`/`error_msg` (or camelCase); when the level has no such code, `code`/`message`
+    /// (`title` as message fallback). A message without a code is kept.
+    pub(super) fn read(get: impl Fn(&str) -> Option<Field<'a>>) -> Self {
+        let message = |keys: &[&str]| keys.iter().find_map(|k| get(k)?.message());
+        let wire = WIRE_CODE_KEYS
+            .iter()
+            .enumerate()
+            .find_map(|(rank, k)| Some((rank, get(k)?.code()?)));
+        if let Some((rank, code)) = wire {
+            Level {
+                code: Some(code),
+                code_is_final: rank == 0,
+                message: message(&WIRE_MESSAGE_KEYS),
+            }
+        } else if let Some(code) = get(PLAIN_CODE_KEY).and_then(Field::code) {
+            Level {
+                code: Some(code),
+                code_is_final: false,
+                message: message(&PLAIN_MESSAGE_KEYS),
+            }
+        } else {
+            Level {
+                code: None,
+                code_is_final: false,
+                message: message(&WIRE_MESSAGE_KEYS),
+            }
+        }
+    }
+}
+
+/// The level's request id.
+pub(super) fn request_id_of<'a>(get: impl Fn(&str) -> Option<Field<'a>>) -> Option<&'a str> {
+    REQUEST_ID_KEYS.iter().find_map(|k| get(k)?.ident())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_codes_keep_the_digits_sent() {
+        for (literal, code) in [
+            ("401", Some("401")),
+            ("-0", Some("0")),
+            ("0", Some("0")),
+            ("-17", Some("-17")),
+            ("18446744073709551615", Some("18446744073709551615")),
+            ("123456789012345678901234", Some("123456789012345678901234")),
+            (
+                "-123456789012345678901234",
+                Some("-123456789012345678901234"),
+            ),
+            ("401.0", Some("401")),
+            ("4.01e2", Some("401")),
+            ("-0.0", Some("0")),
+            ("9007199254740992.0", Some("9007199254740992")),
+            ("9007199254740994.0", None),
+            ("4.5", None),
+            ("1e999", None),
+            ("1.2345678901234568e23", None),
+        ] {
+            assert_eq!(integer_code(literal).as_deref(), code, "{literal}");
+        }
+        let long = "7".repeat(500);
+        let code = integer_code(&long).unwrap();
+        assert_eq!(code.len(), MAX_FIELD_LEN);
+        assert!(code.starts_with("777"));
+    }
+
+    #[test]
+    fn a_level_prefers_error_code_then_error_code_camel_then_code() {
+        let level = |pairs: &'static [(&'static str, &'static str)]| {
+            Level::read(move |key| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| Field::Str(v))
+            })
+        };
+        let l = level(&[("code", "C"), ("errorCode", "B"), ("error_code", " A ")]);
+        assert_eq!((l.code.as_deref(), l.code_is_final), (Some("A"), true));
+        let l = level(&[("code", "C"), ("errorCode", "B"), ("message", "m")]);
+        assert_eq!((l.code.as_deref(), l.code_is_final), (Some("B"), false));
+        assert_eq!(l.message, Some("m"));
+        let l = level(&[("code", "C"), ("title", "t"), ("error_msg", "e")]);
+        assert_eq!((l.code.as_deref(), l.message), (Some("C"), Some("t")));
+        let l = level(&[("error_code", " "), ("error_msg", " ")]);
+        assert_eq!((l.code, l.message), (None, None));
+    }
+}
