@@ -106,6 +106,7 @@ mod decode;
 mod error;
 mod middleware;
 mod retry;
+mod throttle;
 
 pub use budget::RetryBudget;
 pub use catalogue::ErrorCode;
@@ -120,6 +121,7 @@ pub use middleware::{ErrorMiddleware, ErrorMiddlewareBuilder};
 pub use retry::{
     Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats, StopReason, parse_retry_after,
 };
+pub use throttle::{ThrottleLimit, ThrottleScope};
 
 /// The README's examples, compiled as doctests.
 #[doc = include_str!("../README.md")]
