@@ -102,6 +102,7 @@ mod body;
 mod budget;
 mod catalogue;
 mod class;
+mod deadline;
 mod decode;
 mod error;
 mod middleware;
@@ -114,6 +115,7 @@ pub use class::{
     Classification, Classifier, DefaultClassifier, ErrorClass, Reason, Rules,
     default_classification, status_classification,
 };
+pub use deadline::{DeadlineExceeded, MaxElapsed};
 pub use error::{
     ApiError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, ErrorDetail, MAX_MESSAGE_LEN,
 };

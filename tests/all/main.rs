@@ -8,6 +8,7 @@ mod deadlines;
 mod decode;
 mod fault_server;
 mod fuzz;
+mod gateway;
 mod middleware;
 mod per_code;
 mod retry_rules;
