@@ -65,7 +65,6 @@ pub struct DeadlineExceeded {
 }
 
 impl DeadlineExceeded {
-    #[allow(dead_code)] // Made by the middleware once the deadline is wired in.
     pub(crate) fn new(
         limit: Duration,
         attempts: u32,

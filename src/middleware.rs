@@ -13,8 +13,10 @@ use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
 use crate::budget::{RetryBudget, Sent, Withdrawal};
+use crate::deadline::{DeadlineExceeded, MaxElapsed};
 use crate::error::{RetryInfo, sanitize_url};
 use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
+use crate::throttle::{HostKey, Pacer, Signal, ThrottleLimit, Turn};
 use crate::{
     ApiError, Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier, ErrorClass, Idempotent,
     MaxRetries, NoRetry, Reason, ResendCount, RetryStats, StopReason,
@@ -80,6 +82,8 @@ struct Config {
     classifier: Arc<dyn Classifier>,
     jitter_seed: Option<u64>,
     budget: Option<RetryBudget>,
+    /// The turns of adaptive throttling, when it is on.
+    pacer: Option<Pacer>,
 }
 
 impl Default for Config {
@@ -100,6 +104,7 @@ impl Default for Config {
             classifier: Arc::new(DefaultClassifier),
             jitter_seed: None,
             budget: None,
+            pacer: None,
         }
     }
 }
@@ -115,6 +120,7 @@ impl ErrorMiddleware {
         ErrorMiddlewareBuilder {
             config: Config::default(),
             budget: BudgetSetting::OwnBucket,
+            adaptive_throttling: false,
         }
     }
 
@@ -152,6 +158,7 @@ impl fmt::Debug for Config {
             .field("classifier", &self.classifier)
             .field("jitter_seed", &self.jitter_seed)
             .field("retry_budget", &self.budget)
+            .field("adaptive_throttling", &self.pacer.is_some())
             .finish()
     }
 }
@@ -176,6 +183,8 @@ impl fmt::Debug for Config {
 pub struct ErrorMiddlewareBuilder {
     config: Config,
     budget: BudgetSetting,
+    /// Made into a pacer of its own by each `build`, as the budget is.
+    adaptive_throttling: bool,
 }
 
 /// The budget a builder gives the middlewares it builds.
@@ -221,10 +230,24 @@ impl ErrorMiddlewareBuilder {
         self
     }
 
-    /// The total time a call may take across attempts and waits; `None` for
-    /// no limit. No wait is started that would end past it: the error is
-    /// returned instead, with [`StopReason::TimeLimit`]. It does not cut an
-    /// attempt short: give the `reqwest::Client` a timeout for that.
+    /// The deadline of a whole call, attempts, waits and turns included,
+    /// counted from the call's start; `None` for no deadline. Overridden per
+    /// request by [`MaxElapsed`].
+    ///
+    /// No attempt runs past it: each one is bounded by the time that remains
+    /// (a shorter `reqwest` timeout of the request or client still applies).
+    /// The call ends at the deadline with:
+    /// - the last [`ApiError`], with [`StopReason::TimeLimit`], when a wait
+    ///   for the next attempt (a backoff, or a turn under
+    ///   [`adaptive_throttling`](Self::adaptive_throttling)) would end past it:
+    ///   then the call ends at once, before the deadline;
+    /// - [`DeadlineExceeded`] when the deadline cut an attempt off, or when
+    ///   the first attempt's turn would come after it.
+    ///
+    /// An attempt cut off may have reached the server, so it is never sent
+    /// again; nor is any other, since no time is left. The body read deadline
+    /// ([`body_read_timeout`](Self::body_read_timeout)) and the retry budget
+    /// work within it as before.
     pub fn max_elapsed(mut self, limit: Option<Duration>) -> Self {
         self.config.max_elapsed = limit;
         self
@@ -288,6 +311,41 @@ impl ErrorMiddlewareBuilder {
         self
     }
 
+    /// Paces the calls sent to a host once its gateway has throttled one
+    /// (a 429, APIGW.0308), so that the callers of this middleware and its
+    /// clones stay under the gateway's limit instead of each retrying on
+    /// its own. Off by default.
+    ///
+    /// After a throttled answer, every attempt to that host (first attempts
+    /// and retries alike) waits for a turn: turns come at the limit the
+    /// gateway's message states (`limit:200,time:5 minute`, paced at 90% of
+    /// it), spread evenly over the window, or, for a 429 that states none, at
+    /// an adaptive rate (cut by 30% on each throttle, grown back on
+    /// successes, as AWS's client rate limiter does). Pacing ends after a
+    /// window in which nothing was throttled and no call had to wait.
+    ///
+    /// The state is per host (and port), shared by the middleware's clones as
+    /// the retry budget is: the gateway counts its `user`, `api` and `ip`
+    /// policies per endpoint, and the host is what a client can tell
+    /// endpoints apart by. A call whose turn would come after its deadline
+    /// ([`max_elapsed`](Self::max_elapsed)) ends at once; a call dropped
+    /// while it waits gives its turn back. The time waited is
+    /// [`RetryStats::paced`] on a response and [`ApiError::paced`] on an error.
+    ///
+    /// # When to turn it on
+    ///
+    /// For batch work and many concurrent callers against one account's
+    /// quota (imports, sweeps, terraform-like tools): there, throttled
+    /// attempts use up the quota they are waiting for. It is off by default
+    /// because it makes calls wait in the client, in order, for turns the
+    /// gateway might not have enforced, and because a limit learned from one
+    /// call's answer is applied to every call to that host: a process making
+    /// a few interactive calls gains nothing and can lose latency.
+    pub fn adaptive_throttling(mut self, on: bool) -> Self {
+        self.adaptive_throttling = on;
+        self
+    }
+
     /// The middleware.
     pub fn build(self) -> ErrorMiddleware {
         let mut config = self.config;
@@ -296,6 +354,7 @@ impl ErrorMiddlewareBuilder {
             BudgetSetting::Shared(budget) => Some(budget),
             BudgetSetting::Off => None,
         };
+        config.pacer = self.adaptive_throttling.then(Pacer::default);
         ErrorMiddleware {
             config: Arc::new(config),
         }
@@ -428,9 +487,15 @@ impl ErrorMiddleware {
             || config.assume_idempotent || is_idempotent_method(req.method()),
             |i| i.0,
         );
+        let start = Instant::now();
+        let limit = extensions
+            .get::<MaxElapsed>()
+            .map_or(config.max_elapsed, |m| m.0);
         let call = Call {
             method: req.method().clone(),
-            start: Instant::now(),
+            start,
+            limit,
+            deadline: limit.and_then(|limit| start.checked_add(limit)),
             max_retries,
             idempotent,
         };
@@ -440,7 +505,7 @@ impl ErrorMiddleware {
         async move {
             // In blocks of their own, so that neither the request nor the
             // answer takes room in the future across the `.await`s below.
-            let attempt = {
+            let (attempt, turn) = {
                 let Some(req) = slot.take() else {
                     unreachable!("the slot holds the request until the first attempt")
                 };
@@ -448,18 +513,61 @@ impl ErrorMiddleware {
                 if max_retries > 0 {
                     slot = req.try_clone();
                 }
-                next.clone().run(req, extensions)
+                let turn = config.pacer.as_ref().and_then(|pacer| {
+                    Some(pacer.turn(HostKey::of(req.url())?, Instant::now(), call.deadline))
+                });
+                (next.clone().run(req, extensions), turn)
             };
-            let retry = match attempt.await {
+            let mut paced = Duration::ZERO;
+            match turn {
+                None | Some(Turn::Now) => {}
+                Some(Turn::At(reserved)) => {
+                    let from = Instant::now();
+                    // Boxed: only a paced call pays for the timer's room.
+                    Box::pin(reserved.wait()).await;
+                    paced = from.elapsed();
+                }
+                Some(Turn::TooLate) => {
+                    return Err(call.deadline_exceeded(0, true, Duration::ZERO, paced));
+                }
+            }
+            let outcome = match call.deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, attempt).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Err(call.deadline_exceeded(1, false, Duration::ZERO, paced)),
+                },
+                None => attempt.await,
+            };
+            let retry = match outcome {
                 Ok(response) if self.passes(response.status()) => {
                     if let Some(budget) = &config.budget {
                         budget.deposit_success();
                     }
+                    let mut response = response;
+                    if let Some(pacer) = &config.pacer {
+                        self.pass_on(pacer, &mut response, paced);
+                    }
                     return Ok(response);
                 }
-                outcome => Box::pin(self.retry(call, outcome, slot, extensions, next)),
+                outcome => Box::pin(self.retry(call, outcome, slot, extensions, next, paced)),
             };
             retry.await
+        }
+    }
+
+    /// Tells the pacer that the first attempt's answer passed the gateway,
+    /// and records the wait for its turn, if it waited.
+    #[cold]
+    fn pass_on(&self, pacer: &Pacer, response: &mut Response, paced: Duration) {
+        if let Some(key) = HostKey::of(response.url()) {
+            pacer.answered(key, Instant::now(), Signal::Passed);
+        }
+        if !paced.is_zero() {
+            response.extensions_mut().insert(RetryStats {
+                attempts: 1,
+                waited: Duration::ZERO,
+                paced,
+            });
         }
     }
 
@@ -477,6 +585,7 @@ impl ErrorMiddleware {
         mut spare: Option<Request>,
         extensions: &mut Extensions,
         next: Next<'_>,
+        mut paced: Duration,
     ) -> reqwest_middleware::Result<Response> {
         let config = &*self.config;
         // Made at the first decision to retry.
@@ -502,13 +611,21 @@ impl ErrorMiddleware {
                         response.extensions_mut().insert(RetryStats {
                             attempts: resend + 1,
                             waited,
+                            paced,
                         });
+                        if let Some(pacer) = &config.pacer {
+                            if let Some(key) = HostKey::of(response.url()) {
+                                pacer.answered(key, Instant::now(), Signal::Passed);
+                            }
+                        }
                         return Ok(response);
                     }
                     retry_after = response
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    // Where the answer came from, for the pacer.
+                    let answered_by = config.pacer.as_ref().map(|_| response.url().clone());
                     // Boxed: inline, the state of reading an error body would
                     // be held in this future across every backoff and retry.
                     let err = Box::pin(ApiError::read(
@@ -518,6 +635,16 @@ impl ErrorMiddleware {
                         &*config.classifier,
                     ))
                     .await;
+                    if let (Some(pacer), Some(url)) = (&config.pacer, &answered_by) {
+                        if let Some(key) = HostKey::of(url) {
+                            let signal = if err.status() == StatusCode::TOO_MANY_REQUESTS {
+                                Signal::Throttled(ThrottleLimit::parse(err.message()))
+                            } else {
+                                Signal::Passed
+                            };
+                            pacer.answered(key, Instant::now(), signal);
+                        }
+                    }
                     Attempt::Answer(err)
                 }
                 Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
@@ -527,7 +654,7 @@ impl ErrorMiddleware {
             // The attempt failed: a retry's tokens stay spent.
             drop(paid.take());
 
-            let failure = failure_of(&attempt);
+            let failure = failure_of(&attempt, spare.as_ref().map(Request::url));
             let decision = self.decide(Decide {
                 failure,
                 idempotent: call.idempotent,
@@ -536,6 +663,7 @@ impl ErrorMiddleware {
                 spare: spare.take(),
                 retry_after,
                 elapsed: call.start.elapsed(),
+                limit: call.limit,
                 rng: &mut rng,
             });
             let (delay, withdrawal, request) = match decision {
@@ -548,7 +676,27 @@ impl ErrorMiddleware {
                     let info = RetryInfo {
                         attempts: resend + 1,
                         waited,
+                        paced,
                         stop: Some(stop),
+                        retry_after,
+                    };
+                    return Err(Self::give_up(attempt, failure, info, &call.method));
+                }
+            };
+            // The retry's turn, at the end of the backoff or later.
+            let backoff_end = Instant::now() + delay;
+            let turn = config.pacer.as_ref().and_then(|pacer| {
+                Some(pacer.turn(HostKey::of(request.url())?, backoff_end, call.deadline))
+            });
+            let reserved = match turn {
+                None | Some(Turn::Now) => None,
+                Some(Turn::At(reserved)) => Some(reserved),
+                Some(Turn::TooLate) => {
+                    let info = RetryInfo {
+                        attempts: resend + 1,
+                        waited,
+                        paced,
+                        stop: Some(StopReason::TimeLimit),
                         retry_after,
                     };
                     return Err(Self::give_up(attempt, failure, info, &call.method));
@@ -569,7 +717,14 @@ impl ErrorMiddleware {
             // Tokens for the retry being waited for: dropped with the call
             // during the backoff, they go back to the bucket.
             let held = withdrawal;
-            Box::pin(tokio::time::sleep(delay)).await;
+            match reserved {
+                None => Box::pin(tokio::time::sleep_until(backoff_end)).await,
+                Some(reserved) => {
+                    paced =
+                        paced.saturating_add(reserved.at().saturating_duration_since(backoff_end));
+                    Box::pin(reserved.wait()).await;
+                }
+            }
             waited = waited.saturating_add(delay);
             resend += 1;
 
@@ -585,7 +740,18 @@ impl ErrorMiddleware {
             };
             // From here the retry reaches the server.
             paid = held.map(Withdrawal::send);
-            outcome = next.clone().run(request, extensions).await;
+            let attempt = next.clone().run(request, extensions);
+            outcome = match call.deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, attempt).await {
+                    Ok(outcome) => outcome,
+                    // Cut off, it may have reached the server: it stays paid
+                    // for and is not sent again.
+                    Err(_) => {
+                        return Err(call.deadline_exceeded(resend + 1, false, waited, paced));
+                    }
+                },
+                None => attempt.await,
+            };
         }
     }
 
@@ -672,8 +838,7 @@ impl ErrorMiddleware {
         });
         let backoff = config.backoff.delay(d.resend, throttled, rng);
         let delay = d.retry_after.map_or(backoff, |hint| hint.max(backoff));
-        if config
-            .max_elapsed
+        if d.limit
             .is_some_and(|limit| d.elapsed.saturating_add(delay) > limit)
         {
             return Decision::Stop(StopReason::TimeLimit);
@@ -700,8 +865,40 @@ impl ErrorMiddleware {
 struct Call {
     method: Method,
     start: Instant,
+    /// The call's time limit, and the instant it ends (`None`: no limit).
+    limit: Option<Duration>,
+    deadline: Option<Instant>,
     max_retries: u32,
     idempotent: bool,
+}
+
+impl Call {
+    /// The error of a call that reached its deadline with no answer to return.
+    #[cold]
+    fn deadline_exceeded(
+        &self,
+        attempts: u32,
+        turn_after_deadline: bool,
+        waited: Duration,
+        paced: Duration,
+    ) -> reqwest_middleware::Error {
+        event!(
+            WARN,
+            attempts,
+            turn_after_deadline,
+            limit_ms = self
+                .limit
+                .map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
+            "huaweicloud call reached its deadline; giving up"
+        );
+        reqwest_middleware::Error::middleware(DeadlineExceeded::new(
+            self.limit.unwrap_or_default(),
+            attempts,
+            turn_after_deadline,
+            waited,
+            paced,
+        ))
+    }
 }
 
 struct Decide<'a> {
@@ -713,10 +910,13 @@ struct Decide<'a> {
     spare: Option<Request>,
     retry_after: Option<Duration>,
     elapsed: Duration,
+    limit: Option<Duration>,
     rng: &'a mut Option<fastrand::Rng>,
 }
 
-fn failure_of(attempt: &Attempt) -> Failure {
+/// What went wrong on `attempt`, sent to `request_url` (when a copy of the
+/// request is at hand to tell).
+fn failure_of(attempt: &Attempt, request_url: Option<&reqwest::Url>) -> Failure {
     match attempt {
         Attempt::Answer(err) => Failure::Answer {
             retryable: err.class() == ErrorClass::Retryable,
@@ -725,6 +925,13 @@ fn failure_of(attempt: &Attempt) -> Failure {
                 || err.reason() == Reason::Authentication,
             client_error: err.status().is_client_error(),
         },
+        // A connect failure at a redirect's target: the first hop received
+        // the request, so nothing proves it had no effect.
+        Attempt::Transport(err)
+            if err.is_connect() && request_url.is_some_and(|url| redirected(err, url)) =>
+        {
+            Failure::AfterSend { timeout: false }
+        }
         Attempt::Transport(err) if err.is_connect() => Failure::Connect,
         Attempt::Transport(err) if err.is_timeout() => Failure::AfterSend { timeout: true },
         Attempt::Transport(err) if err.is_request() || err.is_body() => {
@@ -732,6 +939,51 @@ fn failure_of(attempt: &Attempt) -> Failure {
         }
         Attempt::Transport(_) => Failure::Permanent,
     }
+}
+
+/// Whether the connect failure `err` happened somewhere other than `url`:
+/// at the target of a redirect, which means the first hop got the request.
+///
+/// reqwest reports a failure during a redirect with the URL of the request
+/// as sent (its redirects run inside one `execute`), so the only trace of
+/// where it happened is the address in hyper-util's `ConnectError`, a type
+/// it does not export: its `Debug` form is `ConnectError("tcp connect
+/// error", 127.0.0.1:8080, Os { .. })`. An address whose port differs from
+/// the URL's, or an IP that differs from the URL's IP literal, is a redirect
+/// target. A redirect to another host on the same port is not detected when
+/// the URL names a host by name (its address is not known here); the test
+/// `a_post_redirected_to_a_closed_port_is_sent_once` pins the format.
+#[cold]
+fn redirected(err: &reqwest::Error, url: &reqwest::Url) -> bool {
+    let Some(addr) = connect_failure_addr(err) else {
+        return false;
+    };
+    if url.port_or_known_default() != Some(addr.port()) {
+        return true;
+    }
+    let ip_literal = url
+        .host_str()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|host| host.parse::<std::net::IpAddr>().ok());
+    ip_literal.is_some_and(|ip| ip != addr.ip())
+}
+
+/// The address in the `ConnectError` among the sources of `err`, if any.
+fn connect_failure_addr(err: &reqwest::Error) -> Option<std::net::SocketAddr> {
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        // Only the sources are formatted: the reqwest error itself shows the
+        // URL, query included.
+        let text = format!("{e:?}");
+        if let Some(rest) = text.strip_prefix("ConnectError(\"") {
+            // Past the message's closing quote: `", <addr>, <cause>)`.
+            let (_, after) = rest.split_once("\", ")?;
+            let addr = after.split([',', ')']).next()?;
+            return addr.trim().parse().ok();
+        }
+        source = e.source();
+    }
+    None
 }
 
 #[cfg(feature = "tracing")]

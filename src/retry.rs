@@ -25,7 +25,9 @@ pub enum StopReason {
     RetriesDisabled,
     /// Every retry allowed by `max_retries` was used.
     RetriesExhausted,
-    /// The next wait would have passed the total time limit.
+    /// The call's deadline ([`max_elapsed`](crate::ErrorMiddlewareBuilder::max_elapsed)):
+    /// the next wait, for a backoff or for a turn to send, would have ended
+    /// past it.
     TimeLimit,
     /// The server's `Retry-After` asked for a longer wait than the ceiling.
     RetryAfterTooLong,
@@ -118,6 +120,16 @@ pub struct RetryStats {
     pub attempts: u32,
     /// The time spent waiting between attempts.
     pub waited: Duration,
+    /// The time spent waiting for turns to send, under
+    /// [adaptive throttling](crate::ErrorMiddlewareBuilder::adaptive_throttling).
+    pub paced: Duration,
+}
+
+impl RetryStats {
+    /// The time spent waiting for turns to send (the same as the field).
+    pub fn paced(&self) -> Duration {
+        self.paced
+    }
 }
 
 /// Whether a method is idempotent by definition (RFC 9110): GET, HEAD,

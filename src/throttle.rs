@@ -33,8 +33,6 @@
 //! path falls under before the gateway says so. Pacing a host paces every
 //! API behind it, which is what the `user` and `ip` policies count anyway.
 
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -282,9 +280,8 @@ pub(crate) enum Turn {
     Now,
     /// Send at the reserved slot: wait for it with [`Reserved::wait`].
     At(Reserved),
-    /// The turn would come at this instant, after the call's deadline:
-    /// nothing was reserved.
-    TooLate(Instant),
+    /// The turn would come after the call's deadline: nothing was reserved.
+    TooLate,
 }
 
 impl Pacer {
@@ -305,7 +302,9 @@ impl Pacer {
             state.measure.record(now);
             return Turn::Now;
         };
-        if now.saturating_duration_since(pacing.last_busy) >= pacing.quiet() {
+        // Quiet: no throttle, no wait, and no turn booked, for a window.
+        let busy_until = pacing.last_busy.max(pacing.next);
+        if now.saturating_duration_since(busy_until) >= pacing.quiet() {
             pacing_event(key, pacing, false);
             state.pacing = None;
             state.measure.record(now);
@@ -321,7 +320,7 @@ impl Pacer {
         let scheduled = pacing.next.max(now);
         let slot = freed.map_or(scheduled, |(_, slot)| slot.min(scheduled));
         if deadline.is_some_and(|deadline| slot > deadline) {
-            return Turn::TooLate(slot);
+            return Turn::TooLate;
         }
         match freed {
             Some((i, freed_slot)) if freed_slot == slot => {
@@ -711,7 +710,7 @@ mod tests {
                 reserved.keep();
                 Some(at)
             }
-            Turn::TooLate(at) => panic!("too late: {at:?}"),
+            Turn::TooLate => panic!("too late"),
         }
     }
 
@@ -721,7 +720,9 @@ mod tests {
 
     #[test]
     fn parses_the_gateway_message() {
-        let cases: &[(&str, Option<(u32, u64, Option<ThrottleScope>)>)] = &[
+        /// A message, and the limit, window (seconds) and scope read from it.
+        type Case = (&'static str, Option<(u32, u64, Option<ThrottleScope>)>);
+        let cases: &[Case] = &[
             (
                 "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:5 minute",
                 Some((200, 300, Some(ThrottleScope::User))),
@@ -827,12 +828,13 @@ mod tests {
         pacer.answered(KEY, t0, Signal::Throttled(per_second(10)));
         let interval = Duration::from_secs(1).div_f64(9.0);
         assert_eq!(slot(pacer.turn(KEY, t0, None)), None);
-        match pacer.turn(KEY, t0, Some(t0 + interval / 2)) {
-            Turn::TooLate(at) => assert_eq!(at, t0 + interval),
-            other => panic!("expected TooLate, got {other:?}"),
-        }
-        // The refused call took nothing: the next caller gets that slot.
-        assert_eq!(slot(pacer.turn(KEY, t0, None)), Some(t0 + interval));
+        let turn = pacer.turn(KEY, t0, Some(t0 + interval / 2));
+        assert!(matches!(turn, Turn::TooLate), "{turn:?}");
+        // Just in time is in time.
+        let turn = pacer.turn(KEY, t0, Some(t0 + interval));
+        assert_eq!(slot(turn), Some(t0 + interval));
+        // The refused call took nothing: the next caller gets the slot after.
+        assert_eq!(slot(pacer.turn(KEY, t0, None)), Some(t0 + interval * 2));
     }
 
     #[test]
@@ -863,10 +865,16 @@ mod tests {
         let pacer = Pacer::default();
         let t0 = Instant::now();
         pacer.answered(KEY, t0, Signal::Throttled(per_second(10)));
+        // A turn at 500 ms books the schedule until 500 ms + 1/9 s.
         assert!(matches!(pacer.turn(KEY, t0 + ms(500), None), Turn::Now));
         assert!(pacer.is_pacing(KEY), "half a window is not quiet enough");
-        // A whole window since the throttle, and nobody waited: pacing ends.
-        assert!(matches!(pacer.turn(KEY, t0 + ms(1_000), None), Turn::Now));
+        assert!(matches!(pacer.turn(KEY, t0 + ms(1_500), None), Turn::Now));
+        assert!(
+            pacer.is_pacing(KEY),
+            "a window since the throttle, but not since the last booking"
+        );
+        // A whole window since the last booked turn: pacing ends.
+        assert!(matches!(pacer.turn(KEY, t0 + ms(2_612), None), Turn::Now));
         assert!(!pacer.is_pacing(KEY));
     }
 

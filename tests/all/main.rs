@@ -4,6 +4,7 @@
 mod budget;
 mod catalogue;
 mod counting;
+mod deadline_whole_call;
 mod deadlines;
 mod decode;
 mod fault_server;
@@ -15,4 +16,5 @@ mod retry_rules;
 mod secrets;
 mod soak;
 mod support;
+mod throttle;
 mod transport;

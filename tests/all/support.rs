@@ -22,9 +22,12 @@ use wiremock::ResponseTemplate;
 /// The builder every test starts from: default rules, but delays of a few
 /// milliseconds (first wait at most 1 ms, throttled 2 to 5 ms, none over 5 ms)
 /// and a fixed jitter seed, so no test waits for real and every run draws the
-/// same waits.
+/// same waits; and no call deadline (tests of the deadline set one), since
+/// under a paused clock its timer would fire while an attempt waits on the
+/// network.
 pub(crate) fn builder() -> ErrorMiddlewareBuilder {
     ErrorMiddleware::builder()
+        .max_elapsed(None)
         .initial_backoff(Duration::from_millis(1))
         .max_backoff(Duration::from_millis(5))
         .throttle_backoff(Duration::from_millis(2))
@@ -76,7 +79,10 @@ pub(crate) fn client_with(
 /// A client for tests run with `tokio::time::pause`: the connection pool's
 /// idle timer is off, so the paused clock only moves for the middleware's own
 /// waits (an idle timer would let it jump 90 s while a request is in flight).
-/// Pair it with `.body_read_timeout(None)` on the middleware for the same reason.
+/// Pair it with `.body_read_timeout(None)` and `.max_elapsed(None)` on the
+/// middleware for the same reason: with the clock paused, tokio jumps to the
+/// next timer whenever every task waits on the network, so a body read
+/// deadline or a call deadline would fire in the middle of an exchange.
 pub(crate) fn paused_client(middleware: ErrorMiddleware) -> ClientWithMiddleware {
     let inner = reqwest_client().pool_idle_timeout(None).build().unwrap();
     client_with(inner, middleware)
