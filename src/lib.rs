@@ -102,6 +102,7 @@ mod body;
 mod budget;
 mod catalogue;
 mod class;
+mod config;
 mod deadline;
 mod decode;
 mod error;
@@ -115,13 +116,15 @@ pub use class::{
     Classification, Classifier, DefaultClassifier, ErrorClass, Reason, Rules,
     default_classification, status_classification,
 };
+pub use config::ErrorMiddlewareBuilder;
 pub use deadline::{DeadlineExceeded, MaxElapsed};
 pub use error::{
     ApiError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, ErrorDetail, MAX_MESSAGE_LEN,
 };
-pub use middleware::{ErrorMiddleware, ErrorMiddlewareBuilder};
+pub use middleware::ErrorMiddleware;
 pub use retry::{
-    Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats, StopReason, parse_retry_after,
+    Idempotent, MaxRetries, NoRetry, ResendCount, RetryScope, RetryStats, StopReason,
+    parse_retry_after,
 };
 pub use throttle::{ThrottleLimit, ThrottleScope};
 

@@ -12,14 +12,19 @@ use reqwest::{Method, Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
+#[cfg(feature = "tracing")]
+use crate::RetryScope;
 use crate::budget::{RetryBudget, Sent, Withdrawal};
+use crate::config::Config;
 use crate::deadline::{DeadlineExceeded, MaxElapsed};
 use crate::error::{RetryInfo, sanitize_url};
-use crate::retry::{Backoff, Failure, RetryRule, is_idempotent_method, parse_retry_after};
+use crate::retry::{
+    Decision, Failure, RetryPolicy, RetryState, is_idempotent_method, parse_retry_after,
+};
 use crate::throttle::{HostKey, Pacer, Signal, ThrottleLimit, Turn};
 use crate::{
-    ApiError, Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier, ErrorClass, Idempotent,
-    MaxRetries, NoRetry, Reason, ResendCount, RetryStats, StopReason,
+    ApiError, ErrorMiddlewareBuilder, Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats,
+    StopReason,
 };
 
 /// The `reqwest-middleware` layer: passes successful answers through
@@ -29,6 +34,8 @@ use crate::{
 /// A clone shares its configuration and its [`RetryBudget`] with the original.
 ///
 /// # What is retried
+///
+/// [`RetryScope`] is the rule, in one place:
 ///
 /// | failure | retried for |
 /// | --- | --- |
@@ -69,46 +76,6 @@ pub struct ErrorMiddleware {
     config: Arc<Config>,
 }
 
-#[derive(Clone)]
-struct Config {
-    max_retries: u32,
-    backoff: Backoff,
-    retry_after_ceiling: Duration,
-    max_elapsed: Option<Duration>,
-    body_limit: usize,
-    body_read_timeout: Option<Duration>,
-    pass_through: StatusSet,
-    assume_idempotent: bool,
-    classifier: Arc<dyn Classifier>,
-    jitter_seed: Option<u64>,
-    budget: Option<RetryBudget>,
-    /// The turns of adaptive throttling, when it is on.
-    pacer: Option<Pacer>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            max_retries: 3,
-            backoff: Backoff {
-                initial: Duration::from_millis(200),
-                max: Duration::from_secs(20),
-                throttle: Duration::from_secs(2),
-            },
-            retry_after_ceiling: Duration::from_secs(20),
-            max_elapsed: Some(Duration::from_secs(30)),
-            body_limit: DEFAULT_BODY_LIMIT,
-            body_read_timeout: Some(crate::DEFAULT_BODY_READ_TIMEOUT),
-            pass_through: StatusSet::EMPTY,
-            assume_idempotent: false,
-            classifier: Arc::new(DefaultClassifier),
-            jitter_seed: None,
-            budget: None,
-            pacer: None,
-        }
-    }
-}
-
 impl ErrorMiddleware {
     /// The middleware with the default settings; the same as `default()`.
     pub fn new() -> Self {
@@ -117,10 +84,12 @@ impl ErrorMiddleware {
 
     /// A builder starting from the default settings.
     pub fn builder() -> ErrorMiddlewareBuilder {
-        ErrorMiddlewareBuilder {
-            config: Config::default(),
-            budget: BudgetSetting::OwnBucket,
-            adaptive_throttling: false,
+        ErrorMiddlewareBuilder::new()
+    }
+
+    pub(crate) fn from_config(config: Config) -> Self {
+        ErrorMiddleware {
+            config: Arc::new(config),
         }
     }
 
@@ -142,281 +111,18 @@ impl fmt::Debug for ErrorMiddleware {
     }
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ErrorMiddleware")
-            .field("max_retries", &self.max_retries)
-            .field("initial_backoff", &self.backoff.initial)
-            .field("max_backoff", &self.backoff.max)
-            .field("throttle_backoff", &self.backoff.throttle)
-            .field("retry_after_ceiling", &self.retry_after_ceiling)
-            .field("max_elapsed", &self.max_elapsed)
-            .field("body_limit", &self.body_limit)
-            .field("body_read_timeout", &self.body_read_timeout)
-            .field("pass_through", &self.pass_through)
-            .field("assume_idempotent", &self.assume_idempotent)
-            .field("classifier", &self.classifier)
-            .field("jitter_seed", &self.jitter_seed)
-            .field("retry_budget", &self.budget)
-            .field("adaptive_throttling", &self.pacer.is_some())
-            .finish()
-    }
-}
-
-/// Builds an [`ErrorMiddleware`]; see its `# Default` table.
-///
-/// ```
-/// use std::time::Duration;
-/// use huaweicloud_errors::ErrorMiddleware;
-/// use reqwest::StatusCode;
-///
-/// let middleware = ErrorMiddleware::builder()
-///     .max_retries(5)
-///     .initial_backoff(Duration::from_millis(100))
-///     .max_backoff(Duration::from_secs(10))
-///     .pass_through(StatusCode::NOT_FOUND) // an existence check wants the 404
-///     .build();
-/// # let _ = middleware;
-/// ```
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct ErrorMiddlewareBuilder {
-    config: Config,
-    budget: BudgetSetting,
-    /// Made into a pacer of its own by each `build`, as the budget is.
-    adaptive_throttling: bool,
-}
-
-/// The budget a builder gives the middlewares it builds.
-#[derive(Debug, Clone)]
-enum BudgetSetting {
-    /// A new bucket for each middleware built (clones of a builder do not
-    /// share one by accident).
-    OwnBucket,
-    Shared(RetryBudget),
-    Off,
-}
-
-impl ErrorMiddlewareBuilder {
-    /// Retries after the first attempt; 0 decodes errors without retrying.
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.config.max_retries = retries;
-        self
-    }
-
-    /// The ceiling of the first full-jitter wait; it doubles with each retry.
-    pub fn initial_backoff(mut self, delay: Duration) -> Self {
-        self.config.backoff.initial = delay;
-        self
-    }
-
-    /// The longest single wait.
-    pub fn max_backoff(mut self, delay: Duration) -> Self {
-        self.config.backoff.max = delay;
-        self
-    }
-
-    /// The least wait after a throttled answer (429, APIGW.0308); the first
-    /// wait is drawn from this to 2.5 times this, then doubles.
-    pub fn throttle_backoff(mut self, delay: Duration) -> Self {
-        self.config.backoff.throttle = delay;
-        self
-    }
-
-    /// The longest `Retry-After` honoured. A longer one ends the call at
-    /// once, with the hint on the error ([`ApiError::retry_after`]).
-    pub fn retry_after_ceiling(mut self, ceiling: Duration) -> Self {
-        self.config.retry_after_ceiling = ceiling;
-        self
-    }
-
-    /// The deadline of a whole call, attempts, waits and turns included,
-    /// counted from the call's start; `None` for no deadline. Overridden per
-    /// request by [`MaxElapsed`].
-    ///
-    /// No attempt runs past it: each one is bounded by the time that remains
-    /// (a shorter `reqwest` timeout of the request or client still applies).
-    /// The call ends at the deadline with:
-    /// - the last [`ApiError`], with [`StopReason::TimeLimit`], when a wait
-    ///   for the next attempt (a backoff, or a turn under
-    ///   [`adaptive_throttling`](Self::adaptive_throttling)) would end past it:
-    ///   then the call ends at once, before the deadline;
-    /// - [`DeadlineExceeded`] when the deadline cut an attempt off, or when
-    ///   the first attempt's turn would come after it.
-    ///
-    /// An attempt cut off may have reached the server, so it is never sent
-    /// again; nor is any other, since no time is left. The body read deadline
-    /// ([`body_read_timeout`](Self::body_read_timeout)) and the retry budget
-    /// work within it as before.
-    pub fn max_elapsed(mut self, limit: Option<Duration>) -> Self {
-        self.config.max_elapsed = limit;
-        self
-    }
-
-    /// How much of an error body is read and decoded; the rest is never
-    /// buffered (the connection is closed instead of drained).
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.config.body_limit = bytes;
-        self
-    }
-
-    /// How long reading an error body may take; `None` for no limit. A
-    /// server that drips its error body is cut off after this, and what
-    /// arrived is decoded.
-    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.config.body_read_timeout = timeout;
-        self
-    }
-
-    /// Lets answers with this status through as ordinary responses, undecoded
-    /// and never retried (for example 404 in an existence check). Statuses
-    /// below 400 always pass through.
-    pub fn pass_through(mut self, status: StatusCode) -> Self {
-        self.config.pass_through.insert(status);
-        self
-    }
-
-    /// Treats every call as idempotent, so that 5xx answers and timeouts are
-    /// retried for POST too. Only for services whose writes are all safe to
-    /// repeat; prefer the per-request [`Idempotent`] extension.
-    pub fn assume_idempotent(mut self, yes: bool) -> Self {
-        self.config.assume_idempotent = yes;
-        self
-    }
-
-    /// Classifies errors with `classifier` instead of the built-in rules
-    /// (see [`Rules`](crate::Rules)).
-    pub fn classifier(mut self, classifier: impl Classifier) -> Self {
-        self.config.classifier = Arc::new(classifier);
-        self
-    }
-
-    /// Draws the jitter from a generator seeded with `seed` afresh for each
-    /// call, so that waits are reproducible in tests. Not for production:
-    /// every call then waits the same, which is what jitter exists to avoid.
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.config.jitter_seed = Some(seed);
-        self
-    }
-
-    /// Draws retries from `budget`, which may be shared with other middlewares.
-    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
-        self.budget = BudgetSetting::Shared(budget);
-        self
-    }
-
-    /// Retries without a budget: only `max_retries` and the time limit bound them.
-    pub fn without_retry_budget(mut self) -> Self {
-        self.budget = BudgetSetting::Off;
-        self
-    }
-
-    /// Paces the calls sent to a host once its gateway has throttled one
-    /// (a 429, APIGW.0308), so that the callers of this middleware and its
-    /// clones stay under the gateway's limit instead of each retrying on
-    /// its own. Off by default.
-    ///
-    /// After a throttled answer, every attempt to that host (first attempts
-    /// and retries alike) waits for a turn: turns come at the limit the
-    /// gateway's message states (`limit:200,time:5 minute`, paced at 90% of
-    /// it), spread evenly over the window, or, for a 429 that states none, at
-    /// an adaptive rate (cut by 30% on each throttle, grown back on
-    /// successes, as AWS's client rate limiter does). Pacing ends after a
-    /// window in which nothing was throttled and no call had to wait.
-    ///
-    /// The state is per host (and port), shared by the middleware's clones as
-    /// the retry budget is: the gateway counts its `user`, `api` and `ip`
-    /// policies per endpoint, and the host is what a client can tell
-    /// endpoints apart by. A call whose turn would come after its deadline
-    /// ([`max_elapsed`](Self::max_elapsed)) ends at once; a call dropped
-    /// while it waits gives its turn back. The time waited is
-    /// [`RetryStats::paced`] on a response and [`ApiError::paced`] on an error.
-    ///
-    /// # When to turn it on
-    ///
-    /// For batch work and many concurrent callers against one account's
-    /// quota (imports, sweeps, terraform-like tools): there, throttled
-    /// attempts use up the quota they are waiting for. It is off by default
-    /// because it makes calls wait in the client, in order, for turns the
-    /// gateway might not have enforced, and because a limit learned from one
-    /// call's answer is applied to every call to that host: a process making
-    /// a few interactive calls gains nothing and can lose latency.
-    pub fn adaptive_throttling(mut self, on: bool) -> Self {
-        self.adaptive_throttling = on;
-        self
-    }
-
-    /// The middleware.
-    pub fn build(self) -> ErrorMiddleware {
-        let mut config = self.config;
-        config.budget = match self.budget {
-            BudgetSetting::OwnBucket => Some(RetryBudget::new()),
-            BudgetSetting::Shared(budget) => Some(budget),
-            BudgetSetting::Off => None,
-        };
-        config.pacer = self.adaptive_throttling.then(Pacer::default);
-        ErrorMiddleware {
-            config: Arc::new(config),
-        }
-    }
-}
-
-/// A set of error statuses (400 to 599).
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct StatusSet([u64; 4]);
-
-impl StatusSet {
-    const EMPTY: StatusSet = StatusSet([0; 4]);
-
-    fn index(status: StatusCode) -> Option<usize> {
-        let code = usize::from(status.as_u16());
-        (400..600).contains(&code).then(|| code - 400)
-    }
-
-    fn insert(&mut self, status: StatusCode) {
-        if let Some(i) = StatusSet::index(status) {
-            self.0[i / 64] |= 1 << (i % 64);
-        }
-    }
-
-    fn contains(&self, status: StatusCode) -> bool {
-        StatusSet::index(status).is_some_and(|i| self.0[i / 64] & (1 << (i % 64)) != 0)
-    }
-}
-
-impl fmt::Debug for StatusSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(
-                (400..600u16).filter(|&c| StatusCode::from_u16(c).is_ok_and(|s| self.contains(s))),
-            )
-            .finish()
-    }
-}
-
-/// The outcome of one failed attempt.
-enum Attempt {
-    Answer(ApiError),
-    Transport(reqwest::Error),
-}
-
-/// What to do after a failed attempt.
-// Made once per failed attempt and matched at once: boxing the request would
-// only add an allocation to every retry.
-#[allow(clippy::large_enum_variant)]
-enum Decision {
-    Retry {
-        delay: Duration,
-        withdrawal: Option<Withdrawal>,
-        next_request: Request,
-    },
-    Stop(StopReason),
-}
-
+/// An event at a level chosen at run time (`tracing`'s macros want a
+/// constant one, so this expands one callsite a level).
 macro_rules! event {
-    ($level:ident, $($arg:tt)*) => {
+    ($level:expr, $($arg:tt)*) => {
         #[cfg(feature = "tracing")]
-        tracing::event!(tracing::Level::$level, $($arg)*);
+        match $level {
+            tracing::Level::ERROR => tracing::event!(tracing::Level::ERROR, $($arg)*),
+            tracing::Level::WARN => tracing::event!(tracing::Level::WARN, $($arg)*),
+            tracing::Level::INFO => tracing::event!(tracing::Level::INFO, $($arg)*),
+            tracing::Level::DEBUG => tracing::event!(tracing::Level::DEBUG, $($arg)*),
+            tracing::Level::TRACE => tracing::event!(tracing::Level::TRACE, $($arg)*),
+        }
     };
 }
 
@@ -481,7 +187,7 @@ impl ErrorMiddleware {
         } else {
             extensions
                 .get::<MaxRetries>()
-                .map_or(config.max_retries, |m| m.0)
+                .map_or(config.policy.max_retries, |m| m.0)
         };
         let idempotent = extensions.get::<Idempotent>().map_or_else(
             || config.assume_idempotent || is_idempotent_method(req.method()),
@@ -490,11 +196,10 @@ impl ErrorMiddleware {
         let start = Instant::now();
         let limit = extensions
             .get::<MaxElapsed>()
-            .map_or(config.max_elapsed, |m| m.0);
+            .map_or(config.policy.max_elapsed, |m| m.0);
         let call = Call {
             method: req.method().clone(),
             start,
-            limit,
             deadline: limit.and_then(|limit| start.checked_add(limit)),
             max_retries,
             idempotent,
@@ -505,7 +210,7 @@ impl ErrorMiddleware {
         async move {
             // In blocks of their own, so that neither the request nor the
             // answer takes room in the future across the `.await`s below.
-            let (attempt, turn) = {
+            let (attempt, turn_wait) = {
                 let Some(req) = slot.take() else {
                     unreachable!("the slot holds the request until the first attempt")
                 };
@@ -513,39 +218,39 @@ impl ErrorMiddleware {
                 if max_retries > 0 {
                     slot = req.try_clone();
                 }
+                // Under adaptive throttling, the call's turn to send.
                 let turn = config.pacer.as_ref().and_then(|pacer| {
                     Some(pacer.turn(HostKey::of(req.url())?, Instant::now(), call.deadline))
                 });
-                (next.clone().run(req, extensions), turn)
-            };
-            let mut paced = Duration::ZERO;
-            match turn {
-                None | Some(Turn::Now) => {}
-                Some(Turn::At(reserved)) => {
-                    let from = Instant::now();
+                let wait = match turn {
+                    None | Some(Turn::Now) => None,
                     // Boxed: only a paced call pays for the timer's room.
-                    Box::pin(reserved.wait()).await;
-                    paced = from.elapsed();
-                }
-                Some(Turn::TooLate) => {
-                    return Err(call.deadline_exceeded(0, true, Duration::ZERO, paced));
-                }
-            }
-            let outcome = match call.deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, attempt).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => return Err(call.deadline_exceeded(1, false, Duration::ZERO, paced)),
-                },
-                None => attempt.await,
+                    Some(Turn::At(reserved)) => Some(Box::pin(reserved.wait())),
+                    Some(Turn::TooLate) => {
+                        return Err(call.deadline_exceeded(Progress::default(), true));
+                    }
+                };
+                (next.clone().run(req, extensions), wait)
+            };
+            let paced = match turn_wait {
+                Some(wait) => wait.await,
+                None => Duration::ZERO,
+            };
+            let Some(outcome) = within(call.deadline, attempt).await else {
+                let progress = Progress {
+                    paced,
+                    ..Progress::default()
+                };
+                return Err(call.deadline_exceeded(progress, false));
             };
             let retry = match outcome {
-                Ok(response) if self.passes(response.status()) => {
+                Ok(response) if config.passes(response.status()) => {
                     if let Some(budget) = &config.budget {
                         budget.deposit_success();
                     }
                     let mut response = response;
                     if let Some(pacer) = &config.pacer {
-                        self.pass_on(pacer, &mut response, paced);
+                        passed(pacer, &mut response, paced);
                     }
                     return Ok(response);
                 }
@@ -555,239 +260,302 @@ impl ErrorMiddleware {
         }
     }
 
-    /// Tells the pacer that the first attempt's answer passed the gateway,
-    /// and records the wait for its turn, if it waited.
-    #[cold]
-    fn pass_on(&self, pacer: &Pacer, response: &mut Response, paced: Duration) {
-        if let Some(key) = HostKey::of(response.url()) {
-            pacer.answered(key, Instant::now(), Signal::Passed);
-        }
-        if !paced.is_zero() {
-            response.extensions_mut().insert(RetryStats {
-                attempts: 1,
-                waited: Duration::ZERO,
-                paced,
-            });
-        }
-    }
-
-    /// Whether an answer with `status` goes back to the caller as it is.
-    fn passes(&self, status: StatusCode) -> bool {
-        status.as_u16() < 400 || self.config.pass_through.contains(status)
-    }
-
-    /// The call after its first attempt failed with `outcome`: decodes the
-    /// error, and retries while the rules and the budget allow.
+    /// The call after its first attempt failed with `outcome`: the retry
+    /// loop, after which the caller's extensions hold the [`ResendCount`]
+    /// they held before the call (none, unless an outer layer put one).
     async fn retry(
+        &self,
+        call: Call,
+        outcome: reqwest_middleware::Result<Response>,
+        spare: Option<Request>,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+        paced: Duration,
+    ) -> reqwest_middleware::Result<Response> {
+        let outer = extensions.remove::<ResendCount>();
+        let result = self
+            .retry_loop(call, outcome, spare, extensions, next, paced)
+            .await;
+        match outer {
+            Some(count) => extensions.insert(count),
+            None => extensions.remove::<ResendCount>(),
+        };
+        result
+    }
+
+    /// Decodes each failed attempt, and retries while the rules, the limits
+    /// and the budget allow. Each turn of the loop runs five steps:
+    ///
+    /// 1. read the outcome: an answer that passes ends the call, an error
+    ///    answer is decoded;
+    /// 2. decide ([`RetryPolicy::decide`](crate::retry::RetryPolicy::decide)):
+    ///    retry after a delay, or stop with a [`StopReason`];
+    /// 3. pay for the retry from the [`RetryBudget`](crate::RetryBudget);
+    /// 4. wait for the turn: the backoff, and under adaptive throttling the
+    ///    host's next free turn if it comes later;
+    /// 5. send the request again, within the call's deadline.
+    async fn retry_loop(
         &self,
         call: Call,
         mut outcome: reqwest_middleware::Result<Response>,
         mut spare: Option<Request>,
         extensions: &mut Extensions,
         next: Next<'_>,
-        mut paced: Duration,
+        paced: Duration,
     ) -> reqwest_middleware::Result<Response> {
         let config = &*self.config;
-        // Made at the first decision to retry.
-        let mut rng: Option<fastrand::Rng> = None;
-        let mut waited = Duration::ZERO;
+        // The call's own time limit (a request's `MaxElapsed` overrides it).
+        let policy = RetryPolicy {
+            max_elapsed: call.limit(),
+            ..config.policy
+        };
+        let mut rng = config.rng();
+        let mut progress = Progress {
+            paced,
+            ..Progress::default()
+        };
         // The tokens of the retry in flight: they stay spent (even if the
         // call is dropped while the retry is in flight) unless it succeeds.
         let mut paid: Option<Sent> = None;
-        let mut resend = 0u32;
         loop {
-            // The server's hint on an error answer, if it gave one.
-            let mut retry_after = None;
-            let attempt = match outcome {
-                Ok(response) => {
-                    if self.passes(response.status()) {
-                        // Only a retry gets here (`run` returns a first
-                        // attempt that passes): its tokens go back.
-                        debug_assert!(resend > 0, "a first attempt that passes never gets here");
-                        if let Some(paid) = paid {
-                            paid.refund();
-                        }
-                        let mut response = response;
-                        response.extensions_mut().insert(RetryStats {
-                            attempts: resend + 1,
-                            waited,
-                            paced,
-                        });
-                        if let Some(pacer) = &config.pacer {
-                            if let Some(key) = HostKey::of(response.url()) {
-                                pacer.answered(key, Instant::now(), Signal::Passed);
-                            }
-                        }
-                        return Ok(response);
+            // 1. Read the outcome.
+            let (attempt, retry_after) = match outcome {
+                Ok(response) if config.passes(response.status()) => {
+                    // Only a retry gets here (`run` returns a first attempt
+                    // that passes): its tokens go back.
+                    debug_assert!(progress.retries > 0, "a first attempt that passes");
+                    if let Some(paid) = paid {
+                        paid.refund();
                     }
-                    retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    // Where the answer came from, for the pacer.
-                    let answered_by = config.pacer.as_ref().map(|_| response.url().clone());
-                    // Boxed: inline, the state of reading an error body would
-                    // be held in this future across every backoff and retry.
-                    let err = Box::pin(ApiError::read(
-                        response,
-                        config.body_limit,
-                        config.body_read_timeout,
-                        &*config.classifier,
-                    ))
-                    .await;
-                    if let (Some(pacer), Some(url)) = (&config.pacer, &answered_by) {
-                        if let Some(key) = HostKey::of(url) {
-                            let signal = if err.status() == StatusCode::TOO_MANY_REQUESTS {
-                                Signal::Throttled(ThrottleLimit::parse(err.message()))
-                            } else {
-                                Signal::Passed
-                            };
-                            pacer.answered(key, Instant::now(), signal);
-                        }
+                    progress.record_in_span();
+                    let mut response = progress.stamp(response);
+                    if let Some(pacer) = &config.pacer {
+                        passed(pacer, &mut response, Duration::ZERO);
                     }
-                    Attempt::Answer(err)
+                    return Ok(response);
                 }
-                Err(reqwest_middleware::Error::Reqwest(err)) => Attempt::Transport(err),
+                // Boxed: inline, the state of reading an error body would be
+                // held in this future across every backoff and retry.
+                Ok(response) => Box::pin(self.decode(response)).await,
+                Err(reqwest_middleware::Error::Reqwest(err)) => (Attempt::Transport(err), None),
                 // Another middleware's own error: not ours to retry.
                 Err(other) => return Err(other),
             };
             // The attempt failed: a retry's tokens stay spent.
             drop(paid.take());
 
-            let failure = failure_of(&attempt, spare.as_ref().map(Request::url));
-            let decision = self.decide(Decide {
-                failure,
+            // 2. Decide.
+            let failure = attempt.failure(spare.as_ref().map(Request::url));
+            let state = RetryState {
                 idempotent: call.idempotent,
-                resend,
                 max_retries: call.max_retries,
-                spare: spare.take(),
+                retries: progress.retries,
+                resendable: spare.is_some(),
                 retry_after,
                 elapsed: call.start.elapsed(),
-                limit: call.limit,
-                rng: &mut rng,
-            });
-            let (delay, withdrawal, request) = match decision {
-                Decision::Retry {
-                    delay,
-                    withdrawal,
-                    next_request,
-                } => (delay, withdrawal, next_request),
-                Decision::Stop(stop) => {
-                    let info = RetryInfo {
-                        attempts: resend + 1,
-                        waited,
-                        paced,
-                        stop: Some(stop),
+            };
+            let decision = policy.decide(failure, state, &mut rng);
+
+            // 3. Pay for the retry. Dropped with the call during the wait,
+            // the tokens go back: the retry was never sent.
+            let paid_for = match decision {
+                Decision::Retry { delay } => self.withdraw(failure).map(|w| (delay, w)),
+                Decision::Stop(reason) => Err(reason),
+            };
+            let (delay, withdrawal) = match paid_for {
+                Ok(retry) => retry,
+                Err(reason) => {
+                    return Err(self.give_up(
+                        attempt,
+                        failure,
+                        &call,
+                        progress,
+                        reason,
                         retry_after,
-                    };
-                    return Err(Self::give_up(attempt, failure, info, &call.method));
+                    ));
                 }
             };
-            // The retry's turn, at the end of the backoff or later.
+
+            // 4. Wait for the turn.
+            let Some(request) = spare.take() else {
+                unreachable!("the decision to retry checked that a copy is at hand")
+            };
             let backoff_end = Instant::now() + delay;
-            let turn = config.pacer.as_ref().and_then(|pacer| {
-                Some(pacer.turn(HostKey::of(request.url())?, backoff_end, call.deadline))
-            });
-            let reserved = match turn {
-                None | Some(Turn::Now) => None,
-                Some(Turn::At(reserved)) => Some(reserved),
-                Some(Turn::TooLate) => {
-                    let info = RetryInfo {
-                        attempts: resend + 1,
-                        waited,
-                        paced,
-                        stop: Some(StopReason::TimeLimit),
+            let reserved = match self.turn_after(&request, backoff_end, call.deadline) {
+                Ok(reserved) => reserved,
+                // The turn would come past the deadline: the tokens go back.
+                Err(reason) => {
+                    drop(withdrawal);
+                    return Err(self.give_up(
+                        attempt,
+                        failure,
+                        &call,
+                        progress,
+                        reason,
                         retry_after,
-                    };
-                    return Err(Self::give_up(attempt, failure, info, &call.method));
+                    ));
                 }
             };
-            event!(
-                WARN,
-                attempt = resend + 1,
-                http.request.resend_count = resend,
-                status = attempt_status(&attempt),
-                code = attempt_code(&attempt),
-                class = attempt_class(&attempt),
-                request_id = attempt_request_id(&attempt),
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                "huaweicloud call failed; retrying"
-            );
+            self.log_retry(&attempt, progress, delay);
             drop(attempt);
-            // Tokens for the retry being waited for: dropped with the call
-            // during the backoff, they go back to the bucket.
-            let held = withdrawal;
             match reserved {
                 None => Box::pin(tokio::time::sleep_until(backoff_end)).await,
                 Some(reserved) => {
-                    paced =
-                        paced.saturating_add(reserved.at().saturating_duration_since(backoff_end));
+                    let turn_wait = reserved.at().saturating_duration_since(backoff_end);
                     Box::pin(reserved.wait()).await;
+                    progress.paced = progress.paced.saturating_add(turn_wait);
                 }
             }
-            waited = waited.saturating_add(delay);
-            resend += 1;
+            progress.waited = progress.waited.saturating_add(delay);
+            progress.retries += 1;
 
-            // Absent on the first attempt, as OpenTelemetry leaves
-            // `http.request.resend_count` unset there.
-            extensions.insert(ResendCount(resend));
-            #[cfg(feature = "tracing")]
-            tracing::Span::current().record("http.request.resend_count", resend);
-            spare = if resend < call.max_retries {
+            // 5. Send again.
+            spare = if progress.retries < call.max_retries {
                 request.try_clone()
             } else {
                 None
             };
+            // Absent on the first attempt, as OpenTelemetry leaves
+            // `http.request.resend_count` unset there.
+            extensions.insert(ResendCount(progress.retries));
             // From here the retry reaches the server.
-            paid = held.map(Withdrawal::send);
+            paid = withdrawal.map(Withdrawal::send);
             let attempt = next.clone().run(request, extensions);
-            outcome = match call.deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, attempt).await {
-                    Ok(outcome) => outcome,
-                    // Cut off, it may have reached the server: it stays paid
-                    // for and is not sent again.
-                    Err(_) => {
-                        return Err(call.deadline_exceeded(resend + 1, false, waited, paced));
-                    }
-                },
-                None => attempt.await,
+            let Some(next_outcome) = within(call.deadline, attempt).await else {
+                // Cut off, it may have reached the server: it stays paid for,
+                // and no time is left to send anything again.
+                return Err(call.deadline_exceeded(progress, false));
             };
+            outcome = next_outcome;
         }
     }
 
+    /// Step 4 under adaptive throttling: the retry's turn at `earliest` (the
+    /// end of its backoff) or later; `None` to send at `earliest`, and
+    /// [`StopReason::TimeLimit`] when the turn would come past `deadline`.
+    fn turn_after(
+        &self,
+        request: &Request,
+        earliest: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<Option<crate::throttle::Reserved>, StopReason> {
+        let Some(pacer) = &self.config.pacer else {
+            return Ok(None);
+        };
+        let Some(key) = HostKey::of(request.url()) else {
+            return Ok(None);
+        };
+        match pacer.turn(key, earliest, deadline) {
+            Turn::Now => Ok(None),
+            Turn::At(reserved) => Ok(Some(reserved)),
+            Turn::TooLate => Err(StopReason::TimeLimit),
+        }
+    }
+
+    /// Step 3: the retry's tokens, if the middleware has a budget;
+    /// [`StopReason::BudgetExhausted`] when it cannot pay for them.
+    fn withdraw(&self, failure: Failure) -> Result<Option<Withdrawal>, StopReason> {
+        match &self.config.budget {
+            None => Ok(None),
+            Some(budget) => budget
+                .withdraw(failure.timed_out())
+                .map(Some)
+                .ok_or(StopReason::BudgetExhausted),
+        }
+    }
+
+    /// Step 1 for an error answer: its `Retry-After` and its body, decoded;
+    /// under adaptive throttling, the pacer told whether it was throttled.
+    async fn decode(&self, response: Response) -> (Attempt, Option<Duration>) {
+        let config = &*self.config;
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        // Where the answer came from, for the pacer.
+        let answered_by = config.pacer.as_ref().map(|_| response.url().clone());
+        let err = ApiError::read(
+            response,
+            config.body_limit,
+            config.body_read_timeout,
+            &*config.classifier,
+        )
+        .await;
+        if let (Some(pacer), Some(url)) = (&config.pacer, &answered_by) {
+            if let Some(key) = HostKey::of(url) {
+                let signal = if err.status() == StatusCode::TOO_MANY_REQUESTS {
+                    Signal::Throttled(ThrottleLimit::parse(err.message()))
+                } else {
+                    Signal::Passed
+                };
+                pacer.answered(key, Instant::now(), signal);
+            }
+        }
+        (Attempt::Answer(err), retry_after)
+    }
+
+    /// The event before a retry's wait.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn log_retry(&self, attempt: &Attempt, progress: Progress, delay: Duration) {
+        // The event says which attempt failed; the span gets
+        // `http.request.resend_count` when the call ends.
+        event!(
+            self.config.log_level,
+            attempt = progress.retries + 1,
+            status = attempt.status(),
+            code = attempt.code(),
+            class = attempt.class(),
+            request_id = attempt.request_id(),
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "huaweicloud call failed; retrying"
+        );
+    }
+
     /// The error the call ends with, after logging that it gave up.
+    ///
+    /// Giving up is logged at the configured level (WARN by default) when
+    /// the failure could have been retried and a limit stopped it; at DEBUG
+    /// (or the configured level if finer) when retrying was never on the
+    /// table: a failure the rules never retry (a 404 or 409 the caller
+    /// expects), or a call whose retries are turned off.
     fn give_up(
+        &self,
         attempt: Attempt,
         failure: Failure,
-        info: RetryInfo,
-        method: &Method,
+        call: &Call,
+        progress: Progress,
+        reason: StopReason,
+        retry_after: Option<Duration>,
     ) -> reqwest_middleware::Error {
-        macro_rules! gave_up {
-            ($level:ident) => {
-                event!(
-                    $level,
-                    attempts = info.attempts,
-                    status = attempt_status(&attempt),
-                    code = attempt_code(&attempt),
-                    class = attempt_class(&attempt),
-                    request_id = attempt_request_id(&attempt),
-                    waited_ms = u64::try_from(info.waited.as_millis()).unwrap_or(u64::MAX),
-                    stop_reason = info.stop.map(StopReason::as_str),
-                    "huaweicloud call failed; giving up"
-                )
+        let info = progress.ended(reason, retry_after);
+        progress.record_in_span();
+        #[cfg(feature = "tracing")]
+        {
+            let expected = failure.scope() == RetryScope::Never
+                || info.stop == Some(StopReason::RetriesDisabled);
+            let level = if expected {
+                self.config.log_level.max(tracing::Level::DEBUG)
+            } else {
+                self.config.log_level
             };
+            event!(
+                level,
+                attempts = info.attempts,
+                status = attempt.status(),
+                code = attempt.code(),
+                class = attempt.class(),
+                request_id = attempt.request_id(),
+                waited_ms = u64::try_from(info.waited.as_millis()).unwrap_or(u64::MAX),
+                stop_reason = info.stop.map(StopReason::as_str),
+                "huaweicloud call failed; giving up"
+            );
         }
-        // A 404 or 409 the caller expects is no warning; giving up on a
-        // transient failure is.
-        if failure.retry_rule() == RetryRule::Never {
-            gave_up!(DEBUG);
-        } else {
-            gave_up!(WARN);
-        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = failure;
         match attempt {
             Attempt::Answer(mut err) => {
                 err.set_retry(info);
-                err.set_method(method.clone());
+                err.set_method(call.method.clone());
                 err.into()
             }
             Attempt::Transport(mut err) => {
@@ -800,64 +568,31 @@ impl ErrorMiddleware {
             }
         }
     }
+}
 
-    fn decide(&self, d: Decide<'_>) -> Decision {
-        let config = &*self.config;
-        match d.failure.retry_rule() {
-            RetryRule::Never => return Decision::Stop(StopReason::NotRetryable),
-            RetryRule::IdempotentOnly if !d.idempotent => {
-                return Decision::Stop(StopReason::NotIdempotent);
-            }
-            RetryRule::IdempotentOnly | RetryRule::AnyMethod => {}
-        }
-        if d.max_retries == 0 {
-            return Decision::Stop(StopReason::RetriesDisabled);
-        }
-        if d.resend >= d.max_retries {
-            return Decision::Stop(StopReason::RetriesExhausted);
-        }
-        let Some(next_request) = d.spare else {
-            return Decision::Stop(StopReason::BodyNotCloneable);
-        };
-        if d.retry_after
-            .is_some_and(|hint| hint > config.retry_after_ceiling)
-        {
-            return Decision::Stop(StopReason::RetryAfterTooLong);
-        }
-        let throttled = matches!(
-            d.failure,
-            Failure::Answer {
-                reason: Reason::Throttled,
-                ..
-            }
-        );
-        let rng = d.rng.get_or_insert_with(|| {
-            config
-                .jitter_seed
-                .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed)
+/// Runs `attempt` until `deadline`; `None` if the deadline came first. The
+/// request's own reqwest timeout, inside `attempt`, still applies when it is
+/// shorter.
+async fn within<F: Future>(deadline: Option<Instant>, attempt: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, attempt).await.ok(),
+        None => Some(attempt.await),
+    }
+}
+
+/// Tells the pacer that an answer passed the gateway, and records on a
+/// first attempt's response (`paced` > 0) the wait for its turn.
+#[cold]
+fn passed(pacer: &Pacer, response: &mut Response, paced: Duration) {
+    if let Some(key) = HostKey::of(response.url()) {
+        pacer.answered(key, Instant::now(), Signal::Passed);
+    }
+    if !paced.is_zero() {
+        response.extensions_mut().insert(RetryStats {
+            attempts: 1,
+            waited: Duration::ZERO,
+            paced,
         });
-        let backoff = config.backoff.delay(d.resend, throttled, rng);
-        let delay = d.retry_after.map_or(backoff, |hint| hint.max(backoff));
-        if d.limit
-            .is_some_and(|limit| d.elapsed.saturating_add(delay) > limit)
-        {
-            return Decision::Stop(StopReason::TimeLimit);
-        }
-        let withdrawal = match &config.budget {
-            Some(budget) => {
-                let after_timeout = matches!(d.failure, Failure::AfterSend { timeout: true });
-                match budget.withdraw(after_timeout) {
-                    Some(w) => Some(w),
-                    None => return Decision::Stop(StopReason::BudgetExhausted),
-                }
-            }
-            None => None,
-        };
-        Decision::Retry {
-            delay,
-            withdrawal,
-            next_request,
-        }
     }
 }
 
@@ -865,79 +600,123 @@ impl ErrorMiddleware {
 struct Call {
     method: Method,
     start: Instant,
-    /// The call's time limit, and the instant it ends (`None`: no limit).
-    limit: Option<Duration>,
+    /// The instant the call's time limit ends (`None`: no limit).
     deadline: Option<Instant>,
     max_retries: u32,
     idempotent: bool,
 }
 
 impl Call {
-    /// The error of a call that reached its deadline with no answer to return.
+    /// The call's time limit (`None`: no limit).
+    fn limit(&self) -> Option<Duration> {
+        self.deadline.map(|deadline| deadline - self.start)
+    }
+
+    /// The error of a call that reached its deadline with no answer to
+    /// return: an attempt cut off (the one after those in `progress`), or
+    /// a turn that would have come too late.
     #[cold]
     fn deadline_exceeded(
         &self,
-        attempts: u32,
+        progress: Progress,
         turn_after_deadline: bool,
-        waited: Duration,
-        paced: Duration,
     ) -> reqwest_middleware::Error {
-        event!(
-            WARN,
+        // The attempts sent: those before, and the one cut off.
+        let attempts = progress.retries + u32::from(!turn_after_deadline);
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
             attempts,
             turn_after_deadline,
             limit_ms = self
-                .limit
+                .limit()
                 .map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
             "huaweicloud call reached its deadline; giving up"
         );
         reqwest_middleware::Error::middleware(DeadlineExceeded::new(
-            self.limit.unwrap_or_default(),
+            self.limit().unwrap_or_default(),
             attempts,
             turn_after_deadline,
-            waited,
-            paced,
+            progress.waited,
+            progress.paced,
         ))
     }
 }
 
-struct Decide<'a> {
-    failure: Failure,
-    idempotent: bool,
-    resend: u32,
-    max_retries: u32,
-    /// A copy of the request for the next attempt, if one could be made.
-    spare: Option<Request>,
-    retry_after: Option<Duration>,
-    elapsed: Duration,
-    limit: Option<Duration>,
-    rng: &'a mut Option<fastrand::Rng>,
+/// How far the retries of a call have come.
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    /// The retries sent so far.
+    retries: u32,
+    /// The time spent waiting between attempts.
+    waited: Duration,
+    /// The time spent waiting for turns, beyond the backoff.
+    paced: Duration,
 }
 
-/// What went wrong on `attempt`, sent to `request_url` (when a copy of the
-/// request is at hand to tell).
-fn failure_of(attempt: &Attempt, request_url: Option<&reqwest::Url>) -> Failure {
-    match attempt {
-        Attempt::Answer(err) => Failure::Answer {
-            retryable: err.class() == ErrorClass::Retryable,
-            reason: err.reason(),
-            authentication: err.status() == StatusCode::UNAUTHORIZED
-                || err.reason() == Reason::Authentication,
-            client_error: err.status().is_client_error(),
-        },
-        // A connect failure at a redirect's target: the first hop received
-        // the request, so nothing proves it had no effect.
-        Attempt::Transport(err)
-            if err.is_connect() && request_url.is_some_and(|url| redirected(err, url)) =>
-        {
-            Failure::AfterSend { timeout: false }
+impl Progress {
+    /// What the error of a call that stopped here records.
+    fn ended(self, stop: StopReason, retry_after: Option<Duration>) -> RetryInfo {
+        RetryInfo {
+            attempts: self.retries + 1,
+            waited: self.waited,
+            paced: self.paced,
+            stop: Some(stop),
+            retry_after,
         }
-        Attempt::Transport(err) if err.is_connect() => Failure::Connect,
-        Attempt::Transport(err) if err.is_timeout() => Failure::AfterSend { timeout: true },
-        Attempt::Transport(err) if err.is_request() || err.is_body() => {
-            Failure::AfterSend { timeout: false }
+    }
+
+    /// Records the resends in the call's span, as OpenTelemetry's
+    /// `http.request.resend_count`: once, when the call ends, since a
+    /// formatting subscriber prints every value a field was given (absent
+    /// when the first attempt was the last, as OpenTelemetry leaves it unset).
+    fn record_in_span(self) {
+        #[cfg(feature = "tracing")]
+        if self.retries > 0 {
+            tracing::Span::current().record("http.request.resend_count", self.retries);
         }
-        Attempt::Transport(_) => Failure::Permanent,
+    }
+
+    /// A response that needed retries, with its [`RetryStats`].
+    fn stamp(self, mut response: Response) -> Response {
+        response.extensions_mut().insert(RetryStats {
+            attempts: self.retries + 1,
+            waited: self.waited,
+            paced: self.paced,
+        });
+        response
+    }
+}
+
+/// The outcome of one failed attempt.
+enum Attempt {
+    Answer(ApiError),
+    Transport(reqwest::Error),
+}
+
+impl Attempt {
+    /// What went wrong, as far as retrying is concerned; `request_url` is
+    /// where the attempt was sent, when a copy of the request is at hand to
+    /// tell (without one there is no retry to decide on).
+    fn failure(&self, request_url: Option<&reqwest::Url>) -> Failure {
+        match self {
+            Attempt::Answer(err) => Failure::Answer {
+                classification: err.classification(),
+                status: err.status(),
+            },
+            // A connect failure at a redirect's target: the first hop
+            // received the request, so nothing proves it had no effect.
+            Attempt::Transport(err)
+                if err.is_connect() && request_url.is_some_and(|url| redirected(err, url)) =>
+            {
+                Failure::AfterSend { timeout: false }
+            }
+            Attempt::Transport(err) if err.is_connect() => Failure::Connect,
+            Attempt::Transport(err) if err.is_timeout() => Failure::AfterSend { timeout: true },
+            Attempt::Transport(err) if err.is_request() || err.is_body() => {
+                Failure::AfterSend { timeout: false }
+            }
+            Attempt::Transport(_) => Failure::Permanent,
+        }
     }
 }
 
@@ -987,35 +766,104 @@ fn connect_failure_addr(err: &reqwest::Error) -> Option<std::net::SocketAddr> {
 }
 
 #[cfg(feature = "tracing")]
-fn attempt_status(attempt: &Attempt) -> Option<u16> {
-    match attempt {
-        Attempt::Answer(err) => Some(err.status().as_u16()),
-        Attempt::Transport(err) => err.status().map(|s| s.as_u16()),
+impl Attempt {
+    fn status(&self) -> Option<u16> {
+        match self {
+            Attempt::Answer(err) => Some(err.status().as_u16()),
+            Attempt::Transport(err) => err.status().map(|s| s.as_u16()),
+        }
+    }
+
+    fn code(&self) -> Option<&str> {
+        match self {
+            Attempt::Answer(err) => err.code().map(|c| c.as_str()),
+            Attempt::Transport(_) => None,
+        }
+    }
+
+    fn class(&self) -> &'static str {
+        match self {
+            Attempt::Answer(err) => err.class().as_str(),
+            Attempt::Transport(err) if err.is_connect() => "transport_connect",
+            Attempt::Transport(err) if err.is_timeout() => "transport_timeout",
+            Attempt::Transport(_) => "transport",
+        }
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        match self {
+            Attempt::Answer(err) => err.request_id(),
+            Attempt::Transport(_) => None,
+        }
     }
 }
 
-#[cfg(feature = "tracing")]
-fn attempt_code(attempt: &Attempt) -> Option<&str> {
-    match attempt {
-        Attempt::Answer(err) => err.code().map(|c| c.as_str()),
-        Attempt::Transport(_) => None,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
 
-#[cfg(feature = "tracing")]
-fn attempt_class(attempt: &Attempt) -> &'static str {
-    match attempt {
-        Attempt::Answer(err) => err.class().as_str(),
-        Attempt::Transport(err) if err.is_connect() => "transport_connect",
-        Attempt::Transport(err) if err.is_timeout() => "transport_timeout",
-        Attempt::Transport(_) => "transport",
-    }
-}
+    use reqwest_middleware::ClientBuilder;
 
-#[cfg(feature = "tracing")]
-fn attempt_request_id(attempt: &Attempt) -> Option<&str> {
-    match attempt {
-        Attempt::Answer(err) => err.request_id(),
-        Attempt::Transport(_) => None,
+    use super::*;
+
+    /// A layer around an [`ErrorMiddleware`] that notes the size of the
+    /// future each call is made of, then runs it.
+    struct Probe {
+        inner: ErrorMiddleware,
+        /// The sizes of `run`'s future and of the future `handle` boxes.
+        sizes: Arc<Mutex<Option<(usize, usize)>>>,
+    }
+
+    impl Middleware for Probe {
+        fn handle<'s, 'e, 'n, 'fut>(
+            &'s self,
+            req: Request,
+            extensions: &'e mut Extensions,
+            next: Next<'n>,
+        ) -> CallFuture<'fut>
+        where
+            's: 'fut,
+            'e: 'fut,
+            'n: 'fut,
+            Self: 'fut,
+        {
+            let run = std::mem::size_of_val(&self.inner.run(
+                req.try_clone().unwrap(),
+                extensions,
+                next.clone(),
+            ));
+            let boxed = self.inner.handle(req, extensions, next);
+            *self.sizes.lock().unwrap() = Some((run, std::mem::size_of_val(&*boxed)));
+            boxed
+        }
+    }
+
+    /// Every call boxes and moves its future, so its size is a cost of the
+    /// success path: it is 584 bytes, and must not grow unnoticed. (Retries
+    /// run in a second future, boxed only when the first attempt fails.)
+    /// It was 384 before the whole-call deadline: the first attempt now runs
+    /// under `tokio::time::timeout_at`, whose timer (a `tokio::time::Sleep`,
+    /// 112 bytes) sits in the future, with the deadline itself; held inline,
+    /// it costs a larger box instead of a second allocation per call. The
+    /// wait for a turn under adaptive throttling is boxed, so it adds only
+    /// a pointer.
+    #[tokio::test]
+    async fn the_call_future_is_at_most_584_bytes() {
+        let sizes = Arc::new(Mutex::new(None));
+        let probe = Probe {
+            inner: ErrorMiddleware::builder().max_retries(0).build(),
+            sizes: sizes.clone(),
+        };
+        let client = ClientBuilder::new(reqwest::Client::new())
+            .with(probe)
+            .build();
+        // Nothing listens on port 1: the call fails at once, after the
+        // futures were measured.
+        let _ = client.get("http://127.0.0.1:1/").send().await;
+        let (run, boxed) = sizes.lock().unwrap().expect("the probe saw the call");
+        assert!(run <= 584, "the call future is {run} bytes");
+        // With `tracing`, an enabled span adds itself around it.
+        assert!(boxed <= run + 64, "the boxed future is {boxed} bytes");
+        eprintln!("call future: {run} bytes, boxed: {boxed} bytes");
     }
 }

@@ -4,10 +4,110 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use reqwest::Method;
 use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
 
-use crate::Reason;
+use crate::{Classification, ErrorClass, Reason};
+
+/// For which calls a failure may be retried: the one rule the middleware
+/// applies, public so that tools (the `explain` example, a dashboard) say
+/// exactly what it does.
+///
+/// For an error answer it is [`RetryScope::of`] its classification and
+/// status:
+///
+/// | the answer | scope |
+/// | --- | --- |
+/// | status 401, or reason [`Authentication`](Reason::Authentication), whatever the class | [`Never`](RetryScope::Never) |
+/// | class other than [`Retryable`](ErrorClass::Retryable) | [`Never`](RetryScope::Never) |
+/// | a reason that [proves the request was rejected](Reason::proves_rejection) (concurrent modification, not ready, throttled) with a 4xx status | [`AnyMethod`](RetryScope::AnyMethod) |
+/// | any other retryable answer (a 5xx, a 408, a rejection reason on a 5xx) | [`IdempotentOnly`](RetryScope::IdempotentOnly) |
+///
+/// For a transport failure the middleware uses: a connect failure (nothing
+/// was sent) [`AnyMethod`](RetryScope::AnyMethod); a timeout, a reset or a
+/// cut-off answer (it may have reached the server)
+/// [`IdempotentOnly`](RetryScope::IdempotentOnly); anything else (a bad URL,
+/// a redirect loop) [`Never`](RetryScope::Never).
+///
+/// A call within the scope is still retried only while `max_retries`, the
+/// time limit, `Retry-After`'s ceiling and the retry budget allow
+/// ([`StopReason`] says which one ended it).
+///
+/// # Examples
+///
+/// ```
+/// use huaweicloud_errors::{Reason, RetryScope, status_classification, Classification};
+/// use reqwest::StatusCode;
+///
+/// let conflict = Classification::from_reason(Reason::ConcurrentModification);
+/// assert_eq!(RetryScope::of(conflict, StatusCode::CONFLICT), RetryScope::AnyMethod);
+/// // The same code on a 5xx proves nothing about the write.
+/// assert_eq!(
+///     RetryScope::of(conflict, StatusCode::INTERNAL_SERVER_ERROR),
+///     RetryScope::IdempotentOnly
+/// );
+/// let denied = status_classification(StatusCode::FORBIDDEN);
+/// assert_eq!(RetryScope::of(denied, StatusCode::FORBIDDEN), RetryScope::Never);
+/// assert!(!RetryScope::IdempotentOnly.allows(false));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryScope {
+    /// Never retried, whatever the method.
+    Never,
+    /// Retried only for idempotent calls (GET, HEAD, OPTIONS, TRACE, PUT,
+    /// DELETE, a call marked [`Idempotent(true)`](Idempotent), or every call
+    /// with `assume_idempotent`): the request may have taken effect.
+    IdempotentOnly,
+    /// Retried for every method: the server did not act on the request.
+    AnyMethod,
+}
+
+impl RetryScope {
+    /// The scope of an error answer with this classification and status
+    /// (see the table above). A 401 or an authentication reason is never
+    /// retried, even when a custom classifier calls it retryable: repeated
+    /// authentication failures lock the access key.
+    pub const fn of(classification: Classification, status: StatusCode) -> RetryScope {
+        let reason = classification.reason;
+        if status.as_u16() == 401 || matches!(reason, Reason::Authentication) {
+            return RetryScope::Never;
+        }
+        if !matches!(classification.class, ErrorClass::Retryable) {
+            return RetryScope::Never;
+        }
+        if reason.proves_rejection() && matches!(status.as_u16(), 400..=499) {
+            RetryScope::AnyMethod
+        } else {
+            RetryScope::IdempotentOnly
+        }
+    }
+
+    /// Whether a call that is (`true`) or is not (`false`) idempotent may be
+    /// retried within this scope.
+    pub const fn allows(self, idempotent: bool) -> bool {
+        match self {
+            RetryScope::Never => false,
+            RetryScope::IdempotentOnly => idempotent,
+            RetryScope::AnyMethod => true,
+        }
+    }
+
+    /// The scope's name in snake case, as it appears in logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RetryScope::Never => "never",
+            RetryScope::IdempotentOnly => "idempotent_only",
+            RetryScope::AnyMethod => "any_method",
+        }
+    }
+}
+
+impl fmt::Display for RetryScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Why the middleware stopped retrying and returned the error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,15 +244,10 @@ pub(crate) fn is_idempotent_method(method: &Method) -> bool {
 /// What went wrong on one attempt, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
-    /// An error answer with this classification.
+    /// An error answer with this classification and status.
     Answer {
-        retryable: bool,
-        reason: Reason,
-        authentication: bool,
-        /// A 4xx status: the server answered about the request itself. Only
-        /// then does a "rejected" reason prove the request had no effect; a
-        /// 5xx carrying PAP5.0006 may have done half its work.
-        client_error: bool,
+        classification: Classification,
+        status: StatusCode,
     },
     /// The connection could not be made: nothing was sent.
     Connect,
@@ -164,33 +259,142 @@ pub(crate) enum Failure {
 
 impl Failure {
     /// Whether a retry is allowed at all, and for which calls.
-    pub(crate) fn retry_rule(self) -> RetryRule {
+    pub(crate) const fn scope(self) -> RetryScope {
         match self {
             Failure::Answer {
-                authentication: true,
-                ..
-            } => RetryRule::Never,
-            Failure::Answer {
-                retryable: false, ..
-            } => RetryRule::Never,
-            Failure::Answer {
-                reason,
-                client_error: true,
-                ..
-            } if reason.proves_rejection() => RetryRule::AnyMethod,
-            Failure::Answer { .. } => RetryRule::IdempotentOnly,
-            Failure::Connect => RetryRule::AnyMethod,
-            Failure::AfterSend { .. } => RetryRule::IdempotentOnly,
-            Failure::Permanent => RetryRule::Never,
+                classification,
+                status,
+            } => RetryScope::of(classification, status),
+            Failure::Connect => RetryScope::AnyMethod,
+            Failure::AfterSend { .. } => RetryScope::IdempotentOnly,
+            Failure::Permanent => RetryScope::Never,
         }
+    }
+
+    /// Whether the request may have reached the server (an answer, a
+    /// timeout, a reset: anything but a failure to connect). A request that
+    /// may have been received is resent only within [`RetryScope::IdempotentOnly`]
+    /// or wider.
+    // For the whole-call deadline, which must not resend a cut-off write.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) const fn may_have_been_sent(self) -> bool {
+        !matches!(self, Failure::Connect)
+    }
+
+    /// Whether the attempt timed out, which costs a retry twice the tokens.
+    pub(crate) const fn timed_out(self) -> bool {
+        matches!(self, Failure::AfterSend { timeout: true })
+    }
+
+    /// Whether the gateway throttled the attempt (429, APIGW.0308).
+    pub(crate) const fn throttled(self) -> bool {
+        matches!(
+            self,
+            Failure::Answer {
+                classification: Classification {
+                    reason: Reason::Throttled,
+                    ..
+                },
+                ..
+            }
+        )
     }
 }
 
+/// The limits a middleware puts on retries: its settings, as the decision
+/// reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RetryRule {
-    Never,
-    IdempotentOnly,
-    AnyMethod,
+pub(crate) struct RetryPolicy {
+    /// Retries after the first attempt, unless the request overrides it.
+    pub(crate) max_retries: u32,
+    pub(crate) backoff: Backoff,
+    /// The longest `Retry-After` honoured.
+    pub(crate) retry_after_ceiling: Duration,
+    /// The longest a call may take across its attempts and waits.
+    pub(crate) max_elapsed: Option<Duration>,
+}
+
+/// Where a call stands when an attempt has failed: what the decision needs
+/// to know besides the failure itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryState {
+    /// Whether the call is idempotent (by method, extension or setting).
+    pub(crate) idempotent: bool,
+    /// The retries this call may make (the setting or the request's override).
+    pub(crate) max_retries: u32,
+    /// The retries made so far (0 after the first attempt).
+    pub(crate) retries: u32,
+    /// Whether a copy of the request is at hand to send again.
+    pub(crate) resendable: bool,
+    /// The server's `Retry-After`, if its answer had one.
+    pub(crate) retry_after: Option<Duration>,
+    /// The time since the call started.
+    pub(crate) elapsed: Duration,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Wait this long, then send the request again.
+    Retry { delay: Duration },
+    /// Return the error, for this reason.
+    Stop(StopReason),
+}
+
+impl RetryPolicy {
+    /// The retry decision, a pure function of its inputs (the jitter comes
+    /// from `rng`). The checks, in order, each ending the call with its
+    /// [`StopReason`]:
+    ///
+    /// 1. the failure's [`RetryScope`] must allow the call
+    ///    (`NotRetryable`, `NotIdempotent`);
+    /// 2. retries must be allowed at all (`RetriesDisabled`) and some left
+    ///    (`RetriesExhausted`);
+    /// 3. there must be a copy of the request to send (`BodyNotCloneable`);
+    /// 4. a `Retry-After` must be within the ceiling (`RetryAfterTooLong`);
+    /// 5. the wait, the backoff or the `Retry-After` if longer, must end
+    ///    within `max_elapsed` of the start (`TimeLimit`).
+    ///
+    /// The retry budget is not consulted here: taking tokens is the one step
+    /// with an effect, and the loop takes them after this says "retry".
+    pub(crate) fn decide(
+        &self,
+        failure: Failure,
+        state: RetryState,
+        rng: &mut fastrand::Rng,
+    ) -> Decision {
+        match failure.scope() {
+            RetryScope::Never => return Decision::Stop(StopReason::NotRetryable),
+            scope if !scope.allows(state.idempotent) => {
+                return Decision::Stop(StopReason::NotIdempotent);
+            }
+            _ => {}
+        }
+        if state.max_retries == 0 {
+            return Decision::Stop(StopReason::RetriesDisabled);
+        }
+        if state.retries >= state.max_retries {
+            return Decision::Stop(StopReason::RetriesExhausted);
+        }
+        if !state.resendable {
+            return Decision::Stop(StopReason::BodyNotCloneable);
+        }
+        if state
+            .retry_after
+            .is_some_and(|hint| hint > self.retry_after_ceiling)
+        {
+            return Decision::Stop(StopReason::RetryAfterTooLong);
+        }
+        let backoff = self.backoff.delay(state.retries, failure.throttled(), rng);
+        let delay = state.retry_after.map_or(backoff, |hint| hint.max(backoff));
+        if self
+            .max_elapsed
+            .is_some_and(|limit| state.elapsed.saturating_add(delay) > limit)
+        {
+            return Decision::Stop(StopReason::TimeLimit);
+        }
+        Decision::Retry { delay }
+    }
 }
 
 /// The backoff schedule.
@@ -323,47 +527,328 @@ mod tests {
     }
 
     #[test]
-    fn retry_rules() {
-        let answer = |retryable, reason, authentication| Failure::Answer {
-            retryable,
-            reason,
-            authentication,
-            client_error: true,
+    fn retry_scopes() {
+        use Reason::*;
+        use RetryScope::*;
+        let custom = |class, reason| Classification { class, reason };
+        let cases = [
+            // (classification, status, scope)
+            (
+                Classification::from_reason(ConcurrentModification),
+                409,
+                AnyMethod,
+            ),
+            (Classification::from_reason(NotReady), 400, AnyMethod),
+            (Classification::from_reason(Throttled), 429, AnyMethod),
+            (
+                Classification::from_reason(Unavailable),
+                503,
+                IdempotentOnly,
+            ),
+            (
+                Classification::from_reason(ServerError),
+                500,
+                IdempotentOnly,
+            ),
+            (Classification::from_reason(Timeout), 408, IdempotentOnly),
+            // A "rejected" code on a 5xx proves nothing: idempotent calls only.
+            (
+                Classification::from_reason(ConcurrentModification),
+                500,
+                IdempotentOnly,
+            ),
+            (Classification::from_reason(Throttled), 503, IdempotentOnly),
+            (Classification::from_reason(NotFound), 404, Never),
+            (Classification::from_reason(AccessDenied), 403, Never),
+            (Classification::from_reason(Authentication), 401, Never),
+            // An authentication failure is never retried, even if a custom
+            // rule calls it retryable, and a 401 never whatever its reason.
+            (custom(ErrorClass::Retryable, Authentication), 400, Never),
+            (custom(ErrorClass::Retryable, Unavailable), 401, Never),
+            (custom(ErrorClass::Retryable, Throttled), 401, Never),
+            // The class decides: a retryable reason with another class is not retried.
+            (custom(ErrorClass::UserFixable, Throttled), 429, Never),
+        ];
+        for (classification, status, scope) in cases {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(
+                RetryScope::of(classification, status),
+                scope,
+                "{classification:?} {status}"
+            );
+        }
+        assert_eq!(Failure::Connect.scope(), AnyMethod);
+        assert_eq!(Failure::AfterSend { timeout: true }.scope(), IdempotentOnly);
+        assert_eq!(
+            Failure::AfterSend { timeout: false }.scope(),
+            IdempotentOnly
+        );
+        assert_eq!(Failure::Permanent.scope(), Never);
+    }
+
+    #[test]
+    fn scopes_allow() {
+        assert!(!RetryScope::Never.allows(true));
+        assert!(!RetryScope::Never.allows(false));
+        assert!(RetryScope::IdempotentOnly.allows(true));
+        assert!(!RetryScope::IdempotentOnly.allows(false));
+        assert!(RetryScope::AnyMethod.allows(true));
+        assert!(RetryScope::AnyMethod.allows(false));
+    }
+
+    /// The decision, one row a case: the failure, where the call stands,
+    /// and what the policy says. The backoff is zero here, so that the
+    /// delay a row expects is exact: 0, or its `Retry-After`.
+    #[test]
+    fn decide_table() {
+        use Decision::{Retry, Stop};
+        use StopReason::*;
+
+        let policy = RetryPolicy {
+            max_retries: 3,
+            backoff: Backoff {
+                initial: Duration::ZERO,
+                max: Duration::from_secs(20),
+                throttle: Duration::ZERO,
+            },
+            retry_after_ceiling: Duration::from_secs(20),
+            max_elapsed: Some(Duration::from_secs(30)),
         };
-        assert_eq!(
-            answer(true, Reason::ConcurrentModification, false).retry_rule(),
-            RetryRule::AnyMethod
-        );
-        assert_eq!(
-            answer(true, Reason::Throttled, false).retry_rule(),
-            RetryRule::AnyMethod
-        );
-        assert_eq!(
-            answer(true, Reason::Unavailable, false).retry_rule(),
-            RetryRule::IdempotentOnly
-        );
-        // An authentication failure is never retried, even if a custom rule calls it retryable.
-        assert_eq!(
-            answer(true, Reason::Unavailable, true).retry_rule(),
-            RetryRule::Never
-        );
-        assert_eq!(
-            answer(false, Reason::NotFound, false).retry_rule(),
-            RetryRule::Never
-        );
-        // A "rejected" code on a 5xx proves nothing: idempotent calls only.
-        let on_5xx = Failure::Answer {
-            retryable: true,
-            reason: Reason::ConcurrentModification,
-            authentication: false,
-            client_error: false,
+        let state = RetryState {
+            idempotent: true,
+            max_retries: 3,
+            retries: 0,
+            resendable: true,
+            retry_after: None,
+            elapsed: Duration::ZERO,
         };
-        assert_eq!(on_5xx.retry_rule(), RetryRule::IdempotentOnly);
-        assert_eq!(Failure::Connect.retry_rule(), RetryRule::AnyMethod);
+        let answer = |reason: Reason, status: u16| Failure::Answer {
+            classification: Classification::from_reason(reason),
+            status: StatusCode::from_u16(status).unwrap(),
+        };
+        let secs = Duration::from_secs;
+        let retry = |delay| Retry { delay };
+        let post = RetryState {
+            idempotent: false,
+            ..state
+        };
+        let cases: Vec<(&str, Failure, RetryState, Decision)> = vec![
+            (
+                "503 on a GET",
+                answer(Reason::Unavailable, 503),
+                state,
+                retry(Duration::ZERO),
+            ),
+            (
+                "503 on a POST",
+                answer(Reason::Unavailable, 503),
+                post,
+                Stop(NotIdempotent),
+            ),
+            (
+                "409 PAP5.0006 on a POST",
+                answer(Reason::ConcurrentModification, 409),
+                post,
+                retry(Duration::ZERO),
+            ),
+            (
+                "404",
+                answer(Reason::NotFound, 404),
+                state,
+                Stop(NotRetryable),
+            ),
+            (
+                "connect failure on a POST",
+                Failure::Connect,
+                post,
+                retry(Duration::ZERO),
+            ),
+            (
+                "timeout on a POST",
+                Failure::AfterSend { timeout: true },
+                post,
+                Stop(NotIdempotent),
+            ),
+            (
+                "redirect loop",
+                Failure::Permanent,
+                state,
+                Stop(NotRetryable),
+            ),
+            (
+                "retries off",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    max_retries: 0,
+                    ..state
+                },
+                Stop(RetriesDisabled),
+            ),
+            // A failure the rules never retry says so, even with retries off.
+            (
+                "404 with retries off",
+                answer(Reason::NotFound, 404),
+                RetryState {
+                    max_retries: 0,
+                    ..state
+                },
+                Stop(NotRetryable),
+            ),
+            (
+                "last retry used",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    retries: 3,
+                    ..state
+                },
+                Stop(RetriesExhausted),
+            ),
+            (
+                "one retry left",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    retries: 2,
+                    ..state
+                },
+                retry(Duration::ZERO),
+            ),
+            (
+                "streaming body",
+                answer(Reason::Unavailable, 503),
+                RetryState {
+                    resendable: false,
+                    ..state
+                },
+                Stop(BodyNotCloneable),
+            ),
+            (
+                "Retry-After honoured",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(7)),
+                    ..state
+                },
+                retry(secs(7)),
+            ),
+            (
+                "Retry-After at the ceiling",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(20)),
+                    ..state
+                },
+                retry(secs(20)),
+            ),
+            (
+                "Retry-After above the ceiling",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(21)),
+                    ..state
+                },
+                Stop(RetryAfterTooLong),
+            ),
+            (
+                "wait ends at the time limit",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(5)),
+                    elapsed: secs(25),
+                    ..state
+                },
+                retry(secs(5)),
+            ),
+            (
+                "wait would pass the time limit",
+                answer(Reason::Throttled, 429),
+                RetryState {
+                    retry_after: Some(secs(5)),
+                    elapsed: Duration::from_millis(25_001),
+                    ..state
+                },
+                Stop(TimeLimit),
+            ),
+        ];
+        for (name, failure, state, expected) in cases {
+            let mut rng = fastrand::Rng::with_seed(1);
+            assert_eq!(policy.decide(failure, state, &mut rng), expected, "{name}");
+        }
+
+        // No time limit: any wait is allowed.
+        let unlimited = RetryPolicy {
+            max_elapsed: None,
+            ..policy
+        };
+        let late = RetryState {
+            retry_after: Some(secs(20)),
+            elapsed: secs(3600),
+            ..state
+        };
+        let mut rng = fastrand::Rng::with_seed(1);
         assert_eq!(
-            Failure::AfterSend { timeout: true }.retry_rule(),
-            RetryRule::IdempotentOnly
+            unlimited.decide(answer(Reason::Throttled, 429), late, &mut rng),
+            retry(secs(20))
         );
-        assert_eq!(Failure::Permanent.retry_rule(), RetryRule::Never);
+    }
+
+    #[test]
+    fn decide_draws_the_backoff_and_keeps_the_longer_of_it_and_retry_after() {
+        let policy = RetryPolicy {
+            max_retries: 3,
+            backoff: Backoff {
+                initial: Duration::from_millis(100),
+                max: Duration::from_secs(20),
+                throttle: Duration::from_secs(2),
+            },
+            retry_after_ceiling: Duration::from_secs(20),
+            max_elapsed: None,
+        };
+        let state = RetryState {
+            idempotent: true,
+            max_retries: 3,
+            retries: 1,
+            resendable: true,
+            retry_after: None,
+            elapsed: Duration::ZERO,
+        };
+        let failure = |reason| Failure::Answer {
+            classification: Classification::from_reason(reason),
+            status: StatusCode::SERVICE_UNAVAILABLE,
+        };
+        for seed in 0..50 {
+            let drawn = |f, s| match policy.decide(f, s, &mut fastrand::Rng::with_seed(seed)) {
+                Decision::Retry { delay } => delay,
+                Decision::Stop(stop) => panic!("stopped: {stop}"),
+            };
+            let expected = policy
+                .backoff
+                .delay(1, false, &mut fastrand::Rng::with_seed(seed));
+            assert_eq!(drawn(failure(Reason::Unavailable), state), expected);
+            // Throttled: the throttle schedule (4 to 10 s at the second retry).
+            let throttled = drawn(failure(Reason::Throttled), state);
+            assert!((Duration::from_secs(4)..=Duration::from_secs(10)).contains(&throttled));
+            // A Retry-After shorter than the backoff does not shorten it.
+            let hinted = RetryState {
+                retry_after: Some(Duration::from_secs(1)),
+                ..state
+            };
+            assert_eq!(drawn(failure(Reason::Throttled), hinted), throttled);
+        }
+    }
+
+    #[test]
+    fn only_a_connect_failure_proves_nothing_was_sent() {
+        let answer = Failure::Answer {
+            classification: Classification::from_reason(Reason::Unavailable),
+            status: StatusCode::SERVICE_UNAVAILABLE,
+        };
+        assert!(answer.may_have_been_sent());
+        assert!(Failure::AfterSend { timeout: true }.may_have_been_sent());
+        assert!(Failure::AfterSend { timeout: false }.may_have_been_sent());
+        assert!(Failure::Permanent.may_have_been_sent());
+        assert!(!Failure::Connect.may_have_been_sent());
+        assert!(Failure::AfterSend { timeout: true }.timed_out());
+        assert!(!Failure::AfterSend { timeout: false }.timed_out());
+        assert!(!answer.throttled());
     }
 }

@@ -412,10 +412,13 @@ impl Reserved {
         self.slot
     }
 
-    /// Waits until the turn comes; from then the slot is used.
-    pub(crate) async fn wait(mut self) {
+    /// Waits until the turn comes, and returns how long that took; from then
+    /// the slot is used.
+    pub(crate) async fn wait(mut self) -> Duration {
+        let from = Instant::now();
         tokio::time::sleep_until(self.slot).await;
         self.used = true;
+        from.elapsed()
     }
 
     /// Marks the turn used without waiting for it.

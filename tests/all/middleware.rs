@@ -11,7 +11,7 @@ use huaweicloud_errors::{
     ApiError, ErrorClass, ErrorCode, ErrorMiddleware, Reason, ResendCount, RetryBudget, RetryStats,
     StopReason,
 };
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Next};
 use tokio::io::AsyncWriteExt;
 use wiremock::matchers::{method, path};
@@ -744,7 +744,7 @@ async fn another_layers_error_is_returned_as_it_is_and_never_retried() {
 
 #[cfg(feature = "tracing")]
 #[tokio::test]
-async fn the_span_carries_the_resend_count_and_giving_up_on_a_rejection_is_debug() {
+async fn the_span_carries_the_final_resend_count_and_giving_up_on_a_rejection_is_debug() {
     let (logs, _guard) = crate::support::Captured::start();
     let server = MockServer::start().await;
     Mock::given(path("/busy"))
@@ -768,11 +768,11 @@ async fn the_span_carries_the_resend_count_and_giving_up_on_a_rejection_is_debug
     let retrying: Vec<&str> = text.lines().filter(|l| l.contains("retrying")).collect();
     let giving_up: Vec<&str> = text.lines().filter(|l| l.contains("giving up")).collect();
     assert_eq!((retrying.len(), giving_up.len()), (3, 2), "{text}");
-    assert!(!span_of(retrying[0]).contains("resend_count"), "{text}");
-    assert!(
-        span_of(retrying[1]).contains("http.request.resend_count=1"),
-        "{text}"
-    );
+    // Recorded once, when the call ends: a formatting subscriber prints
+    // every value a span field was given.
+    for line in &retrying {
+        assert!(!span_of(line).contains("resend_count"), "{text}");
+    }
     assert!(
         span_of(giving_up[0]).contains("http.request.resend_count=3"),
         "{text}"
@@ -780,4 +780,157 @@ async fn the_span_carries_the_resend_count_and_giving_up_on_a_rejection_is_debug
     assert!(giving_up[0].contains(" WARN "), "{text}");
     assert!(giving_up[1].contains("DEBUG"), "{text}");
     assert!(!span_of(giving_up[1]).contains("resend_count"), "{text}");
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn the_resend_count_is_printed_once_per_line() {
+    let (logs, _guard) = crate::support::Captured::start();
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+    let err = send_err(client.get(format!("{}/busy", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 4);
+
+    let text = logs.text();
+    let events: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("huaweicloud call failed"))
+        .collect();
+    assert_eq!(events.len(), 4, "{text}");
+    for line in events {
+        assert!(
+            line.matches("resend_count").count() <= 1,
+            "the span holds the resend count, the event does not repeat it: {line}"
+        );
+    }
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn a_call_that_asked_for_no_retries_gives_up_without_a_warning() {
+    use huaweicloud_errors::{MaxRetries, NoRetry};
+
+    let (logs, _guard) = crate::support::Captured::start();
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let client = client(builder().build());
+    let url = format!("{}/busy", server.uri());
+
+    let err = send_err(client.get(&url).with_extension(NoRetry)).await;
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+    let err = send_err(client.get(&url).with_extension(MaxRetries(0))).await;
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+    let off = crate::support::client(builder().max_retries(0).build());
+    let err = send_err(off.get(&url)).await;
+    assert_eq!(api(&err).stop_reason(), Some(StopReason::RetriesDisabled));
+
+    let text = logs.text();
+    let giving_up: Vec<&str> = text.lines().filter(|l| l.contains("giving up")).collect();
+    assert_eq!(giving_up.len(), 3, "{text}");
+    for line in giving_up {
+        assert!(line.contains("DEBUG"), "no retries were asked for: {line}");
+    }
+    server.verify().await;
+}
+
+#[cfg(feature = "tracing")]
+#[tokio::test]
+async fn retry_log_level_sets_the_level_of_the_retry_and_give_up_events() {
+    let (logs, _guard) = crate::support::Captured::start();
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/denied"))
+        .respond_with(answer(403, "PAP5.0001"))
+        .mount(&server)
+        .await;
+    let info = client(
+        builder()
+            .max_retries(1)
+            .retry_log_level(tracing::Level::INFO)
+            .build(),
+    );
+    let err = send_err(info.get(format!("{}/busy", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 2);
+    let err = send_err(info.get(format!("{}/denied", server.uri()))).await;
+    assert_eq!(api(&err).attempts(), 1);
+    let trace = client(
+        builder()
+            .max_retries(0)
+            .retry_log_level(tracing::Level::TRACE)
+            .build(),
+    );
+    send_err(trace.get(format!("{}/denied", server.uri()))).await;
+
+    let text = logs.text();
+    let events: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("huaweicloud call failed"))
+        .collect();
+    assert_eq!(events.len(), 4, "{text}");
+    assert!(
+        events[0].contains(" INFO ") && events[0].contains("retrying"),
+        "{text}"
+    );
+    assert!(
+        events[1].contains(" INFO ") && events[1].contains("giving up"),
+        "{text}"
+    );
+    // Giving up where no retry was possible stays at DEBUG, or finer.
+    assert!(events[2].contains("DEBUG"), "{text}");
+    assert!(events[3].contains("TRACE"), "{text}");
+}
+
+#[tokio::test]
+async fn the_resend_count_leaves_the_callers_extensions_when_the_call_ends() {
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(answer(503, "APIGW.0613"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/ok"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let recorder = Recorder::default();
+    let client = recorder.client(builder().max_retries(2).build());
+    let busy: reqwest::Url = format!("{}/busy", server.uri()).parse().unwrap();
+
+    let mut extensions = http::Extensions::new();
+    let request = reqwest::Request::new(Method::GET, busy.clone());
+    let err = client
+        .execute_with_extensions(request, &mut extensions)
+        .await
+        .unwrap_err();
+    assert_eq!(api(&err).attempts(), 3);
+    assert_eq!(
+        recorder.seen(),
+        [None, Some(1), Some(2)],
+        "inserted for each retry"
+    );
+    assert_eq!(
+        extensions.get::<ResendCount>(),
+        None,
+        "and removed at the end"
+    );
+
+    // One an outer layer put there is left as it was.
+    let mut extensions = http::Extensions::new();
+    extensions.insert(ResendCount(7));
+    let request = reqwest::Request::new(Method::GET, busy);
+    client
+        .execute_with_extensions(request, &mut extensions)
+        .await
+        .unwrap_err();
+    assert_eq!(extensions.get::<ResendCount>(), Some(&ResendCount(7)));
 }

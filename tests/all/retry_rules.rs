@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime};
 
 use huaweicloud_errors::{
-    ErrorClass, ErrorCode, Idempotent, MaxRetries, NoRetry, Reason, Rules, StopReason,
+    ErrorClass, ErrorCode, Idempotent, MaxRetries, NoRetry, Reason, RetryScope, Rules, StopReason,
 };
 use reqwest::{Method, StatusCode};
 use wiremock::matchers::{method, path};
@@ -725,4 +725,64 @@ async fn a_streaming_body_is_sent_once_and_its_error_decoded() {
             .all(|r| r.body == br#"{"policy_name":"p1"}"#)
     );
     server.verify().await;
+}
+
+/// The middleware retries exactly what [`RetryScope`] says, for every
+/// catalogued code on its own status and on 409, 429, 500 and 503, and for
+/// bare statuses: a GET and a POST are each sent twice (one retry allowed)
+/// if and only if the scope allows them. `explain` prints the same scope,
+/// so it cannot drift from the middleware.
+#[tokio::test]
+async fn the_middleware_retries_exactly_what_retry_scope_says() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(|req: &wiremock::Request| {
+            // The route is /<status>/<code>, or /<status>/- for no body.
+            let mut parts = req.url.path().trim_start_matches('/').splitn(2, '/');
+            let status: u16 = parts.next().unwrap().parse().unwrap();
+            match parts.next().unwrap() {
+                "-" => ResponseTemplate::new(status),
+                code => answer(status, code),
+            }
+        })
+        .mount(&server)
+        .await;
+    let no_wait = builder()
+        .initial_backoff(Duration::ZERO)
+        .throttle_backoff(Duration::ZERO)
+        .max_retries(1)
+        .without_retry_budget();
+    let client = client(no_wait.build());
+    let mut cases: Vec<(u16, Option<ErrorCode>)> = Vec::new();
+    for code in ErrorCode::CATALOGUE {
+        for status in code
+            .status()
+            .into_iter()
+            .chain([409, 429, 500, 503].map(|s| StatusCode::from_u16(s).unwrap()))
+        {
+            cases.push((status.as_u16(), Some(code.clone())));
+        }
+    }
+    for status in [400, 401, 403, 404, 408, 409, 429, 500, 502, 503, 504] {
+        cases.push((status, None));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (status, code) in cases {
+        let wire = code.as_ref().map_or("-", |c| c.as_str());
+        let status_code = StatusCode::from_u16(status).unwrap();
+        let classification = huaweicloud_errors::default_classification(status_code, code.as_ref());
+        let scope = RetryScope::of(classification, status_code);
+        seen.insert(scope);
+        for (m, idempotent) in [(Method::GET, true), (Method::POST, false)] {
+            let url = format!("{}/{status}/{wire}", server.uri());
+            let err = send_err(client.request(m.clone(), url)).await;
+            let expected = if scope.allows(idempotent) { 2 } else { 1 };
+            assert_eq!(
+                api(&err).attempts(),
+                expected,
+                "{m} answered {status} {wire}: scope {scope}"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 3, "every scope was exercised: {seen:?}");
 }
