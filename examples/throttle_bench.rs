@@ -98,6 +98,9 @@ async fn run(client: ClientWithMiddleware, seconds: u64) -> Run {
     // their last call add to later ones).
     let whole = usize::try_from(seconds).unwrap_or(usize::MAX);
     let windows = gateway.windows();
+    if std::env::var_os("THROTTLE_BENCH_WINDOWS").is_some() {
+        eprintln!("{windows:?}");
+    }
     let measured_windows = windows.get(2..whole.min(windows.len())).unwrap_or(&[]);
     let measured = measured_windows
         .iter()

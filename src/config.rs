@@ -317,7 +317,12 @@ impl ErrorMiddlewareBuilder {
             BudgetSetting::Shared(budget) => Some(budget),
             BudgetSetting::Off => None,
         };
-        config.pacer = self.adaptive_throttling.then(Pacer::default);
+        // Pacing outlasts the longest first wait after a throttle (2.5 times
+        // `throttle_backoff`), so that it holds while throttled calls wait.
+        let quiet_floor = config.policy.backoff.throttle.saturating_mul(5) / 2;
+        config.pacer = self
+            .adaptive_throttling
+            .then(|| Pacer::new(quiet_floor.min(config.policy.backoff.max)));
         ErrorMiddleware::from_config(config)
     }
 }

@@ -59,6 +59,7 @@ use crate::{
 /// | [`body_limit`](ErrorMiddlewareBuilder::body_limit) | 64 KiB |
 /// | [`body_read_timeout`](ErrorMiddlewareBuilder::body_read_timeout) | 10 s ([`DEFAULT_BODY_READ_TIMEOUT`](crate::DEFAULT_BODY_READ_TIMEOUT)) |
 /// | [`retry_budget`](ErrorMiddlewareBuilder::retry_budget) | [`RetryBudget::new()`], one per middleware |
+/// | [`adaptive_throttling`](ErrorMiddlewareBuilder::adaptive_throttling) | off |
 ///
 /// # Examples
 ///
@@ -376,14 +377,23 @@ impl ErrorMiddleware {
                 }
             };
 
-            // 4. Wait for the turn.
+            // 4. Wait for the turn: the backoff, then (under adaptive
+            // throttling) the host's next free turn, taken when the backoff
+            // ends, as every sender takes its turn when it is ready to send.
             let Some(request) = spare.take() else {
                 unreachable!("the decision to retry checked that a copy is at hand")
             };
-            let backoff_end = Instant::now() + delay;
-            let reserved = match self.turn_after(&request, backoff_end, call.deadline) {
-                Ok(reserved) => reserved,
-                // The turn would come past the deadline: the tokens go back.
+            self.log_retry(&attempt, progress, delay);
+            Box::pin(tokio::time::sleep(delay)).await;
+            progress.waited = progress.waited.saturating_add(delay);
+            match self.turn(&request, call.deadline) {
+                Ok(None) => {}
+                Ok(Some(reserved)) => {
+                    let paced = Box::pin(reserved.wait()).await;
+                    progress.paced = progress.paced.saturating_add(paced);
+                }
+                // The turn would come past the deadline: the call ends with
+                // this attempt's error, and the tokens go back.
                 Err(reason) => {
                     drop(withdrawal);
                     return Err(self.give_up(
@@ -395,18 +405,8 @@ impl ErrorMiddleware {
                         retry_after,
                     ));
                 }
-            };
-            self.log_retry(&attempt, progress, delay);
-            drop(attempt);
-            match reserved {
-                None => Box::pin(tokio::time::sleep_until(backoff_end)).await,
-                Some(reserved) => {
-                    let turn_wait = reserved.at().saturating_duration_since(backoff_end);
-                    Box::pin(reserved.wait()).await;
-                    progress.paced = progress.paced.saturating_add(turn_wait);
-                }
             }
-            progress.waited = progress.waited.saturating_add(delay);
+            drop(attempt);
             progress.retries += 1;
 
             // 5. Send again.
@@ -430,13 +430,12 @@ impl ErrorMiddleware {
         }
     }
 
-    /// Step 4 under adaptive throttling: the retry's turn at `earliest` (the
-    /// end of its backoff) or later; `None` to send at `earliest`, and
-    /// [`StopReason::TimeLimit`] when the turn would come past `deadline`.
-    fn turn_after(
+    /// Step 4 under adaptive throttling: the retry's turn; `None` to send
+    /// now, and [`StopReason::TimeLimit`] when the turn would come past
+    /// `deadline`.
+    fn turn(
         &self,
         request: &Request,
-        earliest: Instant,
         deadline: Option<Instant>,
     ) -> Result<Option<crate::throttle::Reserved>, StopReason> {
         let Some(pacer) = &self.config.pacer else {
@@ -445,7 +444,7 @@ impl ErrorMiddleware {
         let Some(key) = HostKey::of(request.url()) else {
             return Ok(None);
         };
-        match pacer.turn(key, earliest, deadline) {
+        match pacer.turn(key, Instant::now(), deadline) {
             Turn::Now => Ok(None),
             Turn::At(reserved) => Ok(Some(reserved)),
             Turn::TooLate => Err(StopReason::TimeLimit),

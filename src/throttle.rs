@@ -262,6 +262,8 @@ pub(crate) enum Signal {
 #[derive(Clone, Default)]
 pub(crate) struct Pacer {
     hosts: Arc<Mutex<Vec<HostState>>>,
+    /// The least quiet time that ends pacing (see [`Pacer::new`]).
+    quiet_floor: Duration,
 }
 
 impl fmt::Debug for Pacer {
@@ -285,6 +287,17 @@ pub(crate) enum Turn {
 }
 
 impl Pacer {
+    /// A pacer whose pacing lasts at least `quiet_floor` past the last
+    /// throttle, wait or booked turn: the longest a throttled call waits
+    /// before its retry, so that pacing does not end while the callers it
+    /// paces are all in their backoff, to return at once.
+    pub(crate) fn new(quiet_floor: Duration) -> Self {
+        Pacer {
+            hosts: Arc::default(),
+            quiet_floor,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<HostState>> {
         // The state is plain numbers, each step leaves it consistent: a
         // panic elsewhere while it was held does not spoil it.
@@ -304,7 +317,7 @@ impl Pacer {
         };
         // Quiet: no throttle, no wait, and no turn booked, for a window.
         let busy_until = pacing.last_busy.max(pacing.next);
-        if now.saturating_duration_since(busy_until) >= pacing.quiet() {
+        if now.saturating_duration_since(busy_until) >= pacing.quiet().max(self.quiet_floor) {
             pacing_event(key, pacing, false);
             state.pacing = None;
             state.measure.record(now);
@@ -408,6 +421,7 @@ impl fmt::Debug for Reserved {
 
 impl Reserved {
     /// When the turn comes.
+    #[cfg(test)]
     pub(crate) fn at(&self) -> Instant {
         self.slot
     }

@@ -203,3 +203,40 @@ fn pacing_start_is_an_event_with_the_limit_window_and_scope() {
     assert!(line.contains("window_ms=1000"), "{line}");
     assert!(line.contains("scope=\"user\""), "{line}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_times_out_waiting_gives_its_turn_to_the_next_caller() {
+    // One call a second: the second call is throttled, and pacing starts
+    // with a turn every 1/0.9 s.
+    let gateway = Gateway::start(1, WINDOW).await;
+    let client = paused_client(
+        builder()
+            .max_retries(0)
+            .max_elapsed(None)
+            .body_read_timeout(None)
+            .adaptive_throttling(true)
+            .build(),
+    );
+    let url = gateway.url("/v5/agencies");
+    burst(&client, &url, 2, 1).await;
+    assert_eq!(gateway.totals().throttled, 1);
+
+    let t0 = tokio::time::Instant::now();
+    let turn = Duration::from_secs(1).div_f64(0.9);
+    // Polled in this order, they take the turns at 0, 1 and 2 intervals.
+    let a = client.get(&url).send();
+    let b = tokio::time::timeout(Duration::from_millis(400), client.get(&url).send());
+    let c = client.get(&url).send();
+    // Started after `b` gave up, `d` gets b's turn, not the one after c's.
+    let d = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = client.get(&url).send().await;
+        t0.elapsed()
+    };
+    let (_, b, _, d_done) = tokio::join!(a, b, c, d);
+    assert!(b.is_err(), "b timed out waiting for its turn");
+    assert!(
+        d_done >= turn && d_done < turn * 2,
+        "d was sent at {d_done:?}"
+    );
+}
