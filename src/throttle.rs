@@ -896,6 +896,19 @@ mod tests {
     }
 
     #[test]
+    fn pacing_outlasts_the_quiet_floor() {
+        // Throttled callers wait up to 5 s before their retries: pacing must
+        // still be on when they come back, though the window is 1 s.
+        let pacer = Pacer::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        pacer.answered(KEY, t0, Signal::Throttled(per_second(10)));
+        assert!(matches!(pacer.turn(KEY, t0 + ms(4_000), None), Turn::Now));
+        assert!(pacer.is_pacing(KEY), "within the floor");
+        assert!(matches!(pacer.turn(KEY, t0 + ms(9_200), None), Turn::Now));
+        assert!(!pacer.is_pacing(KEY), "5 s after the last booked turn");
+    }
+
+    #[test]
     fn waiting_callers_keep_pacing_on() {
         let pacer = Pacer::default();
         let t0 = Instant::now();
