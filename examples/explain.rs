@@ -165,7 +165,7 @@ fn explain_code(wire: &str, status: Option<StatusCode>) -> ExitCode {
                 .iter()
                 .map(|&s| {
                     let c = status_classification(StatusCode::from_u16(s).unwrap());
-                    format!("{s} {}", c.class)
+                    format!("{s} {}", c.class())
                 })
                 .collect();
             field(
@@ -277,13 +277,13 @@ fn list() {
 }
 
 fn class_line(c: Classification) -> String {
-    format!("{} (reason: {})", c.class, c.reason)
+    format!("{} (reason: {})", c.class(), c.reason())
 }
 
 /// What the middleware does with an answer of this class.
 fn retried(c: Classification) -> &'static str {
-    match c.class {
-        ErrorClass::Retryable if c.reason.proves_rejection() => {
+    match c.class() {
+        ErrorClass::Retryable if c.reason().proves_rejection() => {
             "for every method: the service rejected the request without acting on it"
         }
         ErrorClass::Retryable => "for idempotent calls only: the request may have had an effect",

@@ -18,7 +18,7 @@ pub(crate) struct Capped {
 }
 
 /// Reads at most `cap` bytes of `response`'s body, for at most `deadline`
-/// (no limit when `None`). The rest of the body is dropped with the response,
+/// (no limit when `None`, or where tokio has no timers). The rest of the body is dropped with the response,
 /// which closes the connection instead of draining it.
 pub(crate) async fn read_capped(
     mut response: Response,
@@ -49,13 +49,8 @@ pub(crate) async fn read_capped(
             }
         }
     };
-    match deadline {
-        Some(limit) => {
-            if tokio::time::timeout(limit, read).await.is_err() {
-                out.timed_out = true;
-            }
-        }
-        None => read.await,
-    }
+    // Without timers (a runtime built without them), no deadline: see
+    // `timer`.
+    out.timed_out = crate::timer::with_deadline(deadline, read).await;
     out
 }

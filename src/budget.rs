@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// by any other middleware given a clone of it), which caps retries across
 /// all the calls that share it.
 ///
-/// Each retry takes [`retry_cost`](RetryBudget::with_retry_cost) tokens
+/// Each retry takes [`retry_cost`](RetryBudgetBuilder::retry_cost) tokens
 /// (twice that after a timeout, which costs the service the most); each call
 /// that succeeds at its first attempt puts
-/// [`success_deposit`](RetryBudget::with_success_deposit) back, up to the
+/// [`success_deposit`](RetryBudgetBuilder::success_deposit) back, up to the
 /// capacity; a retry that succeeds gives its cost back, and so does a call
 /// dropped while it waits to retry (the retry was never sent). A retry that
 /// was sent and failed, or whose call was dropped while it was in flight,
@@ -39,14 +39,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// timeout, +1 a success) scaled so that a success repays a tenth of a failed
 /// retry instead of a fifth.
 ///
-/// Each `with_*` setter returns a new, full bucket: configure a budget before
-/// sharing it.
+/// A budget is a handle: clones share one bucket. Its settings are fixed
+/// when [`RetryBudget::builder`] builds it.
 ///
 /// ```
 /// use huaweicloud_errors::{ErrorMiddleware, RetryBudget};
 ///
 /// // One budget for the two clients that call the same service.
-/// let budget = RetryBudget::new().with_capacity(200);
+/// let budget = RetryBudget::builder().capacity(200).build();
 /// let iam = ErrorMiddleware::builder().retry_budget(budget.clone()).build();
 /// let sts = ErrorMiddleware::builder().retry_budget(budget.clone()).build();
 /// assert_eq!(budget.available(), 200);
@@ -67,42 +67,50 @@ struct Shared {
 impl RetryBudget {
     /// A full bucket with the default settings.
     pub fn new() -> Self {
-        RetryBudget::from_settings(1_000, 10, 1)
+        RetryBudget::builder().build()
     }
 
-    fn from_settings(capacity: u32, retry_cost: u32, success_deposit: u32) -> Self {
-        RetryBudget {
-            shared: Arc::new(Shared {
-                tokens: AtomicU32::new(capacity),
-                capacity,
-                retry_cost,
-                success_deposit,
-            }),
-        }
-    }
-
-    fn settings(&self) -> (u32, u32, u32) {
-        let s = &self.shared;
-        (s.capacity, s.retry_cost, s.success_deposit)
+    /// A builder for a bucket with settings of its own.
+    pub const fn builder() -> RetryBudgetBuilder {
+        RetryBudgetBuilder::new()
     }
 
     /// A new, full bucket of `capacity` tokens with this one's other settings.
+    #[deprecated(
+        since = "0.1.1",
+        note = "returns a new bucket, not shared with this one: use `RetryBudget::builder().capacity(..).build()`"
+    )]
     pub fn with_capacity(self, capacity: u32) -> Self {
-        let (_, cost, deposit) = self.settings();
-        RetryBudget::from_settings(capacity, cost, deposit)
+        self.rebuilt().capacity(capacity).build()
     }
 
     /// A new, full bucket where a retry costs `cost` tokens (twice that after
     /// a timeout).
+    #[deprecated(
+        since = "0.1.1",
+        note = "returns a new bucket, not shared with this one: use `RetryBudget::builder().retry_cost(..).build()`"
+    )]
     pub fn with_retry_cost(self, cost: u32) -> Self {
-        let (capacity, _, deposit) = self.settings();
-        RetryBudget::from_settings(capacity, cost, deposit)
+        self.rebuilt().retry_cost(cost).build()
     }
 
     /// A new, full bucket where a first-attempt success puts back `deposit` tokens.
+    #[deprecated(
+        since = "0.1.1",
+        note = "returns a new bucket, not shared with this one: use `RetryBudget::builder().success_deposit(..).build()`"
+    )]
     pub fn with_success_deposit(self, deposit: u32) -> Self {
-        let (capacity, cost, _) = self.settings();
-        RetryBudget::from_settings(capacity, cost, deposit)
+        self.rebuilt().success_deposit(deposit).build()
+    }
+
+    /// A builder holding this bucket's settings.
+    fn rebuilt(&self) -> RetryBudgetBuilder {
+        let s = &self.shared;
+        RetryBudgetBuilder {
+            capacity: s.capacity,
+            retry_cost: s.retry_cost,
+            success_deposit: s.success_deposit,
+        }
     }
 
     /// The tokens in the bucket now.
@@ -151,6 +159,73 @@ impl RetryBudget {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
                 (t < capacity).then(|| t.saturating_add(amount).min(capacity))
             });
+    }
+}
+
+/// The settings of a new [`RetryBudget`]; see its `# Default` table.
+///
+/// ```
+/// use huaweicloud_errors::RetryBudget;
+///
+/// let budget = RetryBudget::builder()
+///     .capacity(200)
+///     .retry_cost(5)
+///     .success_deposit(1)
+///     .build();
+/// assert_eq!((budget.available(), budget.capacity()), (200, 200));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct RetryBudgetBuilder {
+    capacity: u32,
+    retry_cost: u32,
+    success_deposit: u32,
+}
+
+impl RetryBudgetBuilder {
+    /// The default settings: 1,000 tokens, 10 a retry, 1 back a success.
+    pub const fn new() -> Self {
+        RetryBudgetBuilder {
+            capacity: 1_000,
+            retry_cost: 10,
+            success_deposit: 1,
+        }
+    }
+
+    /// The bucket holds `capacity` tokens, and starts full.
+    pub const fn capacity(mut self, capacity: u32) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// A retry costs `cost` tokens, twice that after a timeout.
+    pub const fn retry_cost(mut self, cost: u32) -> Self {
+        self.retry_cost = cost;
+        self
+    }
+
+    /// A call that succeeds at its first attempt puts back `deposit` tokens.
+    pub const fn success_deposit(mut self, deposit: u32) -> Self {
+        self.success_deposit = deposit;
+        self
+    }
+
+    /// A new, full bucket with these settings.
+    pub fn build(self) -> RetryBudget {
+        RetryBudget {
+            shared: Arc::new(Shared {
+                tokens: AtomicU32::new(self.capacity),
+                capacity: self.capacity,
+                retry_cost: self.retry_cost,
+                success_deposit: self.success_deposit,
+            }),
+        }
+    }
+}
+
+impl Default for RetryBudgetBuilder {
+    fn default() -> Self {
+        RetryBudgetBuilder::new()
     }
 }
 
@@ -232,7 +307,7 @@ mod tests {
 
     #[test]
     fn timeouts_cost_double_and_unsent_withdrawals_come_back() {
-        let budget = RetryBudget::new().with_capacity(50);
+        let budget = RetryBudget::builder().capacity(50).build();
         let w = budget.withdraw(true).unwrap();
         assert_eq!(budget.available(), 30);
         drop(w);
@@ -241,7 +316,7 @@ mod tests {
 
     #[test]
     fn sent_retries_stay_spent_unless_refunded() {
-        let budget = RetryBudget::new().with_capacity(50);
+        let budget = RetryBudget::builder().capacity(50).build();
         drop(budget.withdraw(false).unwrap().send());
         assert_eq!(budget.available(), 40);
         budget.withdraw(false).unwrap().send().refund();
@@ -250,7 +325,7 @@ mod tests {
 
     #[test]
     fn successes_refill_up_to_the_capacity() {
-        let budget = RetryBudget::new().with_capacity(20);
+        let budget = RetryBudget::builder().capacity(20).build();
         drop(budget.withdraw(false).unwrap().send());
         assert_eq!(budget.available(), 10);
         for _ in 0..9 {
@@ -263,10 +338,51 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_that_would_overfill_the_bucket_fills_it_to_its_capacity() {
+        let budget = RetryBudget::builder()
+            .capacity(100)
+            .success_deposit(5)
+            .build();
+        let sent = budget.withdraw(false).unwrap().send();
+        assert_eq!(budget.available(), 90);
+        budget.deposit_success();
+        assert_eq!(budget.available(), 95);
+        // The refund of 10 would make 105.
+        sent.refund();
+        assert_eq!(budget.available(), 100);
+        // An unsent withdrawal dropped into a nearly full bucket, the same.
+        let unsent = budget.withdraw(true).unwrap();
+        assert_eq!(budget.available(), 80);
+        for _ in 0..3 {
+            budget.deposit_success();
+        }
+        drop(unsent);
+        assert_eq!(budget.available(), 100);
+    }
+
+    #[test]
     fn clones_share_one_bucket() {
-        let a = RetryBudget::new().with_capacity(10);
+        let a = RetryBudget::builder().capacity(10).build();
         let b = a.clone();
         drop(a.withdraw(false).unwrap().send());
         assert!(b.withdraw(false).is_none());
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn the_deprecated_with_setters_still_make_a_new_full_bucket() {
+        let old = RetryBudget::new();
+        drop(old.withdraw(false).unwrap().send());
+        let budget = old
+            .clone()
+            .with_capacity(40)
+            .with_retry_cost(20)
+            .with_success_deposit(2);
+        assert_eq!((budget.available(), budget.capacity()), (40, 40));
+        assert_eq!(old.available(), 990, "the old bucket is not the new one");
+        drop(budget.withdraw(false).unwrap().send());
+        assert_eq!(budget.available(), 20);
+        budget.deposit_success();
+        assert_eq!(budget.available(), 22);
     }
 }

@@ -75,7 +75,7 @@ macro_rules! catalogue {
         /// assert_eq!(other.to_string(), "ECS.0105");
         /// assert_eq!(other.description(), None);
         /// ```
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum ErrorCode {
             $(
@@ -83,6 +83,11 @@ macro_rules! catalogue {
                 $variant,
             )*
             /// A code the catalogue does not know, as sent (trimmed).
+            ///
+            /// Do not match on its text: a code caught here today may be
+            /// catalogued, and get a variant of its own, in a minor release.
+            /// Compare with the wire form instead (`code == "ECS.0105"`),
+            /// which gives the same answer before and after.
             Other(String),
         }
 
@@ -109,6 +114,14 @@ macro_rules! catalogue {
                 match wire {
                     $($wire => Some(ErrorCode::$variant),)*
                     _ => None,
+                }
+            }
+
+            /// The wire form of a catalogued code; `None` for `Other`.
+            fn catalogued_wire(&self) -> Option<&'static str> {
+                match self {
+                    $(ErrorCode::$variant => Some($wire),)*
+                    ErrorCode::Other(_) => None,
                 }
             }
 
@@ -266,6 +279,84 @@ impl FromStr for ErrorCode {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(ErrorCode::from_wire(s))
+    }
+}
+
+impl ErrorCode {
+    /// The code's canonical wire form: what [`ErrorCode::from_wire`] would
+    /// make of it. Equal codes have equal canonical forms, so an `Other`
+    /// holding a catalogued code's wire form (`Other("PAP5.0006")`, or
+    /// `Other("APIG.0308")`) equals the catalogued code.
+    fn canonical(&self) -> &str {
+        match self {
+            ErrorCode::Other(wire) => canonical_wire(wire),
+            known => known.as_str(),
+        }
+    }
+}
+
+/// What [`ErrorCode::from_wire`] makes of `wire`, as a wire form, without
+/// allocating.
+fn canonical_wire(wire: &str) -> &str {
+    let wire = wire.trim();
+    let known = ErrorCode::lookup(wire).or_else(|| {
+        wire.strip_prefix("APIG.")
+            .and_then(ErrorCode::lookup_gateway)
+    });
+    known
+        .and_then(|code| code.catalogued_wire())
+        .unwrap_or(wire)
+}
+
+/// Codes are equal when their wire forms are, as [`ErrorCode::from_wire`]
+/// reads them: `ErrorCode::ConcurrentModification == ErrorCode::Other("PAP5.0006".into())`.
+impl PartialEq for ErrorCode {
+    fn eq(&self, other: &ErrorCode) -> bool {
+        self.canonical() == other.canonical()
+    }
+}
+
+impl Eq for ErrorCode {}
+
+impl std::hash::Hash for ErrorCode {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.canonical().hash(state);
+    }
+}
+
+/// Compares a code with a wire form, read as [`ErrorCode::from_wire`] reads
+/// it: the way to test for any code, catalogued or not, that keeps its
+/// answer when the catalogue grows.
+///
+/// ```
+/// use huaweicloud_errors::ErrorCode;
+///
+/// assert!(ErrorCode::ConcurrentModification == "PAP5.0006");
+/// assert!(ErrorCode::ApigwThrottled == "APIG.0308");
+/// assert!(ErrorCode::from_wire("ECS.0105") == "ECS.0105");
+/// assert!(ErrorCode::from_wire("ECS.0105") != "ECS.0106");
+/// ```
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, wire: &str) -> bool {
+        self.canonical() == canonical_wire(wire)
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, wire: &&str) -> bool {
+        *self == **wire
+    }
+}
+
+impl PartialEq<ErrorCode> for str {
+    fn eq(&self, code: &ErrorCode) -> bool {
+        *code == *self
+    }
+}
+
+impl PartialEq<ErrorCode> for &str {
+    fn eq(&self, code: &ErrorCode) -> bool {
+        *code == **self
     }
 }
 

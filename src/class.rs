@@ -12,12 +12,26 @@ use reqwest::StatusCode;
 
 use crate::ErrorCode;
 
+/// `Serialize` for enums with an `as_str()`: each name is written once, in
+/// `as_str()`, and JSON reads the same name as logs and `Display`.
+macro_rules! serialize_as_str {
+    ($($ty:ty),* $(,)?) => {$(
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    )*};
+}
+pub(crate) use serialize_as_str;
+
+serialize_as_str!(ErrorClass, Reason);
+
 /// What a caller can do about an error.
 ///
 /// Every [`ApiError`](crate::ApiError) has exactly one class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum ErrorClass {
     /// Transient: the same request may succeed later (concurrent modification,
@@ -51,8 +65,6 @@ impl fmt::Display for ErrorClass {
 /// Why an error has its class: finer than [`ErrorClass`], and what the retry
 /// layer reads to choose whether and how long to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Reason {
     /// Another request was changing the same resource; the change was rejected
@@ -152,23 +164,58 @@ impl fmt::Display for Reason {
     }
 }
 
-/// A class together with the reason for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+/// A class together with the reason for it. The class follows from the
+/// reason ([`Reason::class`]), so the two cannot contradict each other: a
+/// classifier that wants an error retried picks a retryable reason
+/// (`Reason::Unavailable`, `Reason::ConcurrentModification`, ...).
+///
+/// ```
+/// use huaweicloud_errors::{Classification, ErrorClass, Reason};
+///
+/// let c = Classification::from_reason(Reason::NotReady);
+/// assert_eq!((c.class(), c.reason()), (ErrorClass::Retryable, Reason::NotReady));
+/// // An authentication failure is a permission error, whoever classifies it.
+/// assert_eq!(Classification::from(Reason::Authentication).class(), ErrorClass::Permission);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Classification {
-    /// What the caller can do.
-    pub class: ErrorClass,
-    /// Why, finer grained.
-    pub reason: Reason,
+    reason: Reason,
 }
 
 impl Classification {
     /// The classification for `reason`, with the class it implies.
     pub const fn from_reason(reason: Reason) -> Self {
-        Classification {
-            class: reason.class(),
-            reason,
-        }
+        Classification { reason }
+    }
+
+    /// What the caller can do: the class of the reason.
+    pub const fn class(self) -> ErrorClass {
+        self.reason.class()
+    }
+
+    /// Why, finer grained.
+    pub const fn reason(self) -> Reason {
+        self.reason
+    }
+}
+
+impl fmt::Debug for Classification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Classification")
+            .field("class", &self.class())
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Classification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Classification", 2)?;
+        s.serialize_field("class", &self.class())?;
+        s.serialize_field("reason", &self.reason)?;
+        s.end()
     }
 }
 
@@ -199,7 +246,7 @@ impl From<Reason> for Classification {
 /// use reqwest::StatusCode;
 ///
 /// let c = status_classification(StatusCode::TOO_MANY_REQUESTS);
-/// assert_eq!((c.class, c.reason), (ErrorClass::Retryable, Reason::Throttled));
+/// assert_eq!((c.class(), c.reason()), (ErrorClass::Retryable, Reason::Throttled));
 /// ```
 pub const fn status_classification(status: StatusCode) -> Classification {
     let reason = match status.as_u16() {
@@ -226,12 +273,12 @@ pub const fn status_classification(status: StatusCode) -> Classification {
 ///
 /// let code = ErrorCode::from_wire("PAP5.0006");
 /// let c = default_classification(StatusCode::CONFLICT, Some(&code));
-/// assert_eq!((c.class, c.reason), (ErrorClass::Retryable, Reason::ConcurrentModification));
+/// assert_eq!((c.class(), c.reason()), (ErrorClass::Retryable, Reason::ConcurrentModification));
 ///
 /// // An unknown code falls back on the status.
 /// let other = ErrorCode::from_wire("ECS.0001");
 /// let c = default_classification(StatusCode::CONFLICT, Some(&other));
-/// assert_eq!(c.class, ErrorClass::UserFixable);
+/// assert_eq!(c.class(), ErrorClass::UserFixable);
 /// ```
 pub fn default_classification(status: StatusCode, code: Option<&ErrorCode>) -> Classification {
     match code.and_then(ErrorCode::reason) {
@@ -273,10 +320,10 @@ impl Classifier for DefaultClassifier {
 ///     .code("AccessAnalyzer.1024", Reason::NotReady);
 ///
 /// let c = rules.classify(StatusCode::CONFLICT, Some(&ErrorCode::from_wire("ECS.0105")));
-/// assert_eq!(c.class, ErrorClass::Retryable);
+/// assert_eq!(c.class(), ErrorClass::Retryable);
 /// // Everything else follows the built-in rules.
 /// let c = rules.classify(StatusCode::FORBIDDEN, None);
-/// assert_eq!(c.class, ErrorClass::Permission);
+/// assert_eq!(c.class(), ErrorClass::Permission);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Rules {

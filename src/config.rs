@@ -165,7 +165,7 @@ impl ErrorMiddlewareBuilder {
     }
 
     /// The longest `Retry-After` honoured. A longer one ends the call at
-    /// once, with the hint on the error ([`ApiError::retry_after`]).
+    /// once, with the hint on the error ([`ApiError::retry_after`](crate::ApiError::retry_after)).
     pub fn retry_after_ceiling(mut self, ceiling: Duration) -> Self {
         self.config.policy.retry_after_ceiling = ceiling;
         self
@@ -188,7 +188,9 @@ impl ErrorMiddlewareBuilder {
     /// An attempt cut off may have reached the server, so it is never sent
     /// again; nor is any other, since no time is left. The body read deadline
     /// ([`body_read_timeout`](Self::body_read_timeout)) and the retry budget
-    /// work within it as before.
+    /// work within it as before. On a runtime without tokio's time driver
+    /// there is no timer to cut an attempt with: attempts then run to their
+    /// end, as without a deadline.
     pub fn max_elapsed(mut self, limit: Option<Duration>) -> Self {
         self.config.policy.max_elapsed = limit;
         self
@@ -219,7 +221,7 @@ impl ErrorMiddlewareBuilder {
 
     /// Treats every call as idempotent, so that 5xx answers and timeouts are
     /// retried for POST too. Only for services whose writes are all safe to
-    /// repeat; prefer the per-request [`Idempotent`] extension.
+    /// repeat; prefer the per-request [`Idempotent`](crate::Idempotent) extension.
     pub fn assume_idempotent(mut self, yes: bool) -> Self {
         self.config.assume_idempotent = yes;
         self

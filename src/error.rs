@@ -257,6 +257,8 @@ impl ApiError {
     /// }
     /// # }
     /// ```
+    ///
+    /// To take the error by value, use `ApiError::try_from(err)`.
     pub fn from_error(err: &reqwest_middleware::Error) -> Option<&ApiError> {
         match err {
             reqwest_middleware::Error::Middleware(err) => {
@@ -315,12 +317,12 @@ impl ApiError {
 
     /// What the caller can do about the error.
     pub fn class(&self) -> ErrorClass {
-        self.inner.classification.class
+        self.inner.classification.class()
     }
 
     /// Why the error has its class, finer grained.
     pub fn reason(&self) -> Reason {
-        self.inner.classification.reason
+        self.inner.classification.reason()
     }
 
     /// The class and the reason together.
@@ -394,6 +396,42 @@ impl ApiError {
 
     pub(crate) fn set_method(&mut self, method: reqwest::Method) {
         self.inner.method = Some(method);
+    }
+}
+
+/// The typed error inside a `reqwest_middleware::Error`, by value; the
+/// error itself back when it holds none (a transport error, another layer's
+/// error). Like [`ApiError::from_error`], it looks through context another
+/// layer added.
+///
+/// ```
+/// # async fn demo(client: reqwest_middleware::ClientWithMiddleware) -> Result<(), Box<dyn std::error::Error>> {
+/// use huaweicloud_errors::ApiError;
+///
+/// match client.get("https://iam.myhuaweicloud.com/v5/agencies").send().await {
+///     Ok(response) => println!("{}", response.status()),
+///     Err(err) => match ApiError::try_from(err) {
+///         Ok(api) => return Err(api.into()),
+///         Err(transport) => eprintln!("transport error: {transport}"),
+///     },
+/// }
+/// # Ok(()) }
+/// ```
+impl TryFrom<reqwest_middleware::Error> for ApiError {
+    type Error = reqwest_middleware::Error;
+
+    fn try_from(err: reqwest_middleware::Error) -> Result<ApiError, reqwest_middleware::Error> {
+        match err {
+            reqwest_middleware::Error::Middleware(err) => match err.downcast::<ApiError>() {
+                Ok(api) => Ok(api),
+                // Deeper in a chain of sources it can only be borrowed.
+                Err(err) => match err.chain().find_map(|e| e.downcast_ref::<ApiError>()) {
+                    Some(api) => Ok(api.clone()),
+                    None => Err(reqwest_middleware::Error::Middleware(err)),
+                },
+            },
+            transport => Err(transport),
+        }
     }
 }
 
@@ -477,8 +515,8 @@ impl fmt::Debug for ApiError {
         if !inner.details.is_empty() {
             d.field("details", &inner.details);
         }
-        d.field("class", &inner.classification.class)
-            .field("reason", &inner.classification.reason)
+        d.field("class", &inner.classification.class())
+            .field("reason", &inner.classification.reason())
             .field("attempts", &inner.retry.attempts)
             .field("waited", &inner.retry.waited)
             .field("stop_reason", &inner.retry.stop)
@@ -527,8 +565,8 @@ impl serde::Serialize for ApiError {
             &inner.encoded_authorization_message,
         )?;
         s.serialize_field("details", &inner.details)?;
-        s.serialize_field("class", &inner.classification.class)?;
-        s.serialize_field("reason", &inner.classification.reason)?;
+        s.serialize_field("class", &inner.classification.class())?;
+        s.serialize_field("reason", &inner.classification.reason())?;
         s.serialize_field("attempts", &inner.retry.attempts)?;
         s.serialize_field("waited_ms", &duration_ms(inner.retry.waited))?;
         s.serialize_field("stop_reason", &inner.retry.stop)?;

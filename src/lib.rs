@@ -44,7 +44,7 @@
 //! The middleware returns `Err(reqwest_middleware::Error::Middleware(..))`
 //! holding the [`ApiError`]; [`ApiError::from_error`] is the one function that
 //! reaches it (it downcasts, and looks through any context another layer
-//! added). Transport errors stay [`reqwest_middleware::Error::Reqwest`], so
+//! added), and `ApiError::try_from(err)` takes it by value. Transport errors stay [`reqwest_middleware::Error::Reqwest`], so
 //! `is_timeout()` and `is_connect()` keep working. Without the middleware,
 //! [`ApiError::from_response`] and [`ApiError::from_parts`] decode an answer you
 //! already have.
@@ -109,8 +109,9 @@ mod error;
 mod middleware;
 mod retry;
 mod throttle;
+mod timer;
 
-pub use budget::RetryBudget;
+pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use catalogue::ErrorCode;
 pub use class::{
     Classification, Classifier, DefaultClassifier, ErrorClass, Reason, Rules,

@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use http::Extensions;
@@ -22,6 +23,7 @@ use crate::retry::{
     Decision, Failure, RetryPolicy, RetryState, is_idempotent_method, parse_retry_after,
 };
 use crate::throttle::{HostKey, Pacer, Signal, ThrottleLimit, Turn};
+use crate::timer;
 use crate::{
     ApiError, ErrorMiddlewareBuilder, Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats,
     StopReason,
@@ -35,16 +37,14 @@ use crate::{
 ///
 /// # What is retried
 ///
-/// [`RetryScope`] is the rule, in one place:
-///
-/// | failure | retried for |
-/// | --- | --- |
-/// | concurrent modification (PAP5.0006, AccessAnalyzer.1005), preview not ready (AccessAnalyzer.1019), with a 4xx status | every method: the service rejected the change |
-/// | throttling (429, APIGW.0308) | every method, after a longer first wait (2 to 5 s) |
-/// | any of these codes with a 5xx status | idempotent calls only: a 5xx proves nothing about the write |
-/// | 5xx answers, timeouts, connections broken after sending | idempotent calls only (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or declared with [`Idempotent`]) |
-/// | connect failures (nothing was sent) | every method |
-/// | user-fixable and permission errors, and any 401 | never |
+/// Transient failures, for the calls it is safe to repeat: [`RetryScope`](crate::RetryScope)
+/// holds the rule and its table (a concurrent modification on a 4xx or a
+/// throttled answer for every method; a 5xx, a timeout or a broken
+/// connection for idempotent calls only; a connect failure for every method;
+/// user-fixable and permission errors and any 401 never). A throttled answer
+/// waits longer first (2 to 5 s). The limits below, `Retry-After` and the
+/// [`RetryBudget`] bound the retries; [`StopReason`] says which one ended a
+/// call.
 ///
 /// # Default
 ///
@@ -59,6 +59,7 @@ use crate::{
 /// | [`body_limit`](ErrorMiddlewareBuilder::body_limit) | 64 KiB |
 /// | [`body_read_timeout`](ErrorMiddlewareBuilder::body_read_timeout) | 10 s ([`DEFAULT_BODY_READ_TIMEOUT`](crate::DEFAULT_BODY_READ_TIMEOUT)) |
 /// | [`retry_budget`](ErrorMiddlewareBuilder::retry_budget) | [`RetryBudget::new()`], one per middleware |
+/// | `retry_log_level` (with `tracing`) | WARN |
 /// | [`adaptive_throttling`](ErrorMiddlewareBuilder::adaptive_throttling) | off |
 ///
 /// # Examples
@@ -357,14 +358,17 @@ impl ErrorMiddleware {
             };
             let decision = policy.decide(failure, state, &mut rng);
 
-            // 3. Pay for the retry. Dropped with the call during the wait,
-            // the tokens go back: the retry was never sent.
-            let paid_for = match decision {
-                Decision::Retry { delay } => self.withdraw(failure).map(|w| (delay, w)),
+            // 3. Pay for the retry, and set the timer of its wait; either
+            // can stop the call. Dropped with the call during the wait, the
+            // tokens go back: the retry was never sent.
+            let ready = match decision {
+                Decision::Retry { delay } => self
+                    .withdraw(failure)
+                    .and_then(|tokens| Ok((delay, tokens, timer_for(delay)?))),
                 Decision::Stop(reason) => Err(reason),
             };
-            let (delay, withdrawal) = match paid_for {
-                Ok(retry) => retry,
+            let (delay, withdrawal, timer) = match ready {
+                Ok(ready) => ready,
                 Err(reason) => {
                     return Err(self.give_up(
                         attempt,
@@ -384,7 +388,9 @@ impl ErrorMiddleware {
                 unreachable!("the decision to retry checked that a copy is at hand")
             };
             self.log_retry(&attempt, progress, delay);
-            Box::pin(tokio::time::sleep(delay)).await;
+            if let Some(timer) = timer {
+                timer.await;
+            }
             progress.waited = progress.waited.saturating_add(delay);
             match self.turn(&request, call.deadline) {
                 Ok(None) => {}
@@ -571,12 +577,27 @@ impl ErrorMiddleware {
 
 /// Runs `attempt` until `deadline`; `None` if the deadline came first. The
 /// request's own reqwest timeout, inside `attempt`, still applies when it is
-/// shorter.
-async fn within<F: Future>(deadline: Option<Instant>, attempt: F) -> Option<F::Output> {
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, attempt).await.ok(),
-        None => Some(attempt.await),
+/// shorter. On a runtime without timers (see `timer`) the attempt runs to
+/// its end.
+async fn within<F: Future + Unpin>(deadline: Option<Instant>, mut attempt: F) -> Option<F::Output> {
+    // Pinned where it is made: one timer in the future, not a copy a step.
+    let mut timer = std::pin::pin!(
+        deadline.and_then(|at| timer::sleep(at.saturating_duration_since(Instant::now())))
+    );
+    if timer.is_none() {
+        return Some(attempt.await);
     }
+    // The attempt first: an answer that is ready at the deadline is kept.
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(outcome) = Pin::new(&mut attempt).poll(cx) {
+            return Poll::Ready(Some(outcome));
+        }
+        match timer.as_mut().as_pin_mut().map(|timer| timer.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// Tells the pacer that an answer passed the gateway, and records on a
@@ -587,12 +608,21 @@ fn passed(pacer: &Pacer, response: &mut Response, paced: Duration) {
         pacer.answered(key, Instant::now(), Signal::Passed);
     }
     if !paced.is_zero() {
-        response.extensions_mut().insert(RetryStats {
-            attempts: 1,
-            waited: Duration::ZERO,
-            paced,
-        });
+        response
+            .extensions_mut()
+            .insert(RetryStats::new(1, Duration::ZERO, paced));
     }
+}
+
+/// The timer of a wait of `delay` before a retry: none for no wait, and
+/// [`StopReason::TimersDisabled`] on a runtime without timers (see `timer`).
+fn timer_for(delay: Duration) -> Result<Option<Pin<Box<tokio::time::Sleep>>>, StopReason> {
+    if delay.is_zero() {
+        return Ok(None);
+    }
+    timer::sleep(delay)
+        .map(|sleep| Some(Box::pin(sleep)))
+        .ok_or(StopReason::TimersDisabled)
 }
 
 /// What the retries of a call need to know of its first attempt.
@@ -677,11 +707,11 @@ impl Progress {
 
     /// A response that needed retries, with its [`RetryStats`].
     fn stamp(self, mut response: Response) -> Response {
-        response.extensions_mut().insert(RetryStats {
-            attempts: self.retries + 1,
-            waited: self.waited,
-            paced: self.paced,
-        });
+        response.extensions_mut().insert(RetryStats::new(
+            self.retries + 1,
+            self.waited,
+            self.paced,
+        ));
         response
     }
 }
@@ -838,16 +868,17 @@ mod tests {
     }
 
     /// Every call boxes and moves its future, so its size is a cost of the
-    /// success path: it is 584 bytes, and must not grow unnoticed. (Retries
+    /// success path: it is 608 bytes, and must not grow unnoticed. (Retries
     /// run in a second future, boxed only when the first attempt fails.)
     /// It was 384 before the whole-call deadline: the first attempt now runs
-    /// under `tokio::time::timeout_at`, whose timer (a `tokio::time::Sleep`,
-    /// 112 bytes) sits in the future, with the deadline itself; held inline,
-    /// it costs a larger box instead of a second allocation per call. The
+    /// under the deadline's timer (a `tokio::time::Sleep`, 112 bytes), which
+    /// sits in the future with the state of racing it against the attempt;
+    /// held inline, it costs a larger box instead of a second allocation
+    /// per call. The
     /// wait for a turn under adaptive throttling is boxed, so it adds only
     /// a pointer.
     #[tokio::test]
-    async fn the_call_future_is_at_most_584_bytes() {
+    async fn the_call_future_is_at_most_608_bytes() {
         let sizes = Arc::new(Mutex::new(None));
         let probe = Probe {
             inner: ErrorMiddleware::builder().max_retries(0).build(),
@@ -860,7 +891,7 @@ mod tests {
         // futures were measured.
         let _ = client.get("http://127.0.0.1:1/").send().await;
         let (run, boxed) = sizes.lock().unwrap().expect("the probe saw the call");
-        assert!(run <= 584, "the call future is {run} bytes");
+        assert!(run <= 608, "the call future is {run} bytes");
         // With `tracing`, an enabled span adds itself around it.
         assert!(boxed <= run + 64, "the boxed future is {boxed} bytes");
         eprintln!("call future: {run} bytes, boxed: {boxed} bytes");

@@ -18,8 +18,8 @@ use crate::{Classification, ErrorClass, Reason};
 ///
 /// | the answer | scope |
 /// | --- | --- |
-/// | status 401, or reason [`Authentication`](Reason::Authentication), whatever the class | [`Never`](RetryScope::Never) |
-/// | class other than [`Retryable`](ErrorClass::Retryable) | [`Never`](RetryScope::Never) |
+/// | status 401, whatever its reason | [`Never`](RetryScope::Never) |
+/// | a class other than [`Retryable`](ErrorClass::Retryable) (an authentication reason is a permission error) | [`Never`](RetryScope::Never) |
 /// | a reason that [proves the request was rejected](Reason::proves_rejection) (concurrent modification, not ready, throttled) with a 4xx status | [`AnyMethod`](RetryScope::AnyMethod) |
 /// | any other retryable answer (a 5xx, a 408, a rejection reason on a 5xx) | [`IdempotentOnly`](RetryScope::IdempotentOnly) |
 ///
@@ -65,15 +65,14 @@ pub enum RetryScope {
 
 impl RetryScope {
     /// The scope of an error answer with this classification and status
-    /// (see the table above). A 401 or an authentication reason is never
-    /// retried, even when a custom classifier calls it retryable: repeated
-    /// authentication failures lock the access key.
+    /// (see the table above). A 401 is never retried, even when a custom
+    /// classifier gives it a retryable reason: repeated authentication
+    /// failures lock the access key.
     pub const fn of(classification: Classification, status: StatusCode) -> RetryScope {
-        let reason = classification.reason;
-        if status.as_u16() == 401 || matches!(reason, Reason::Authentication) {
-            return RetryScope::Never;
-        }
-        if !matches!(classification.class, ErrorClass::Retryable) {
+        // The class follows from the reason, so an authentication reason
+        // is never retryable; a 401 is not retried whatever its reason.
+        let reason = classification.reason();
+        if status.as_u16() == 401 || !matches!(classification.class(), ErrorClass::Retryable) {
             return RetryScope::Never;
         }
         if reason.proves_rejection() && matches!(status.as_u16(), 400..=499) {
@@ -111,8 +110,6 @@ impl fmt::Display for RetryScope {
 
 /// Why the middleware stopped retrying and returned the error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum StopReason {
     /// The error is not retryable (user-fixable, permission-related, or an
@@ -135,6 +132,11 @@ pub enum StopReason {
     BodyNotCloneable,
     /// The shared retry budget was empty.
     BudgetExhausted,
+    /// The tokio runtime has no timers (it was built without
+    /// `enable_time`), so the middleware cannot wait before a retry: the
+    /// error is returned instead. Error bodies are then read without
+    /// [`body_read_timeout`](crate::ErrorMiddlewareBuilder::body_read_timeout).
+    TimersDisabled,
 }
 
 impl StopReason {
@@ -149,9 +151,12 @@ impl StopReason {
             StopReason::RetryAfterTooLong => "retry_after_too_long",
             StopReason::BodyNotCloneable => "body_not_cloneable",
             StopReason::BudgetExhausted => "budget_exhausted",
+            StopReason::TimersDisabled => "timers_disabled",
         }
     }
 }
+
+crate::class::serialize_as_str!(StopReason, RetryScope);
 
 impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -202,21 +207,27 @@ pub struct Idempotent(pub bool);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResendCount(pub u32);
 
-/// How a call that succeeded after retries went, in the response's
-/// extensions (`response.extensions().get::<RetryStats>()`). Absent when the
-/// first attempt succeeded, so that the common path allocates nothing.
+/// How a call that succeeded after retries (or after waiting for a turn
+/// under adaptive throttling) went, in the response's extensions
+/// (`response.extensions().get::<RetryStats>()`). Absent when the first
+/// attempt succeeded at once, so that the common path allocates nothing.
 ///
 /// ```
 /// # async fn demo(client: reqwest_middleware::ClientWithMiddleware) -> reqwest_middleware::Result<()> {
 /// use huaweicloud_errors::RetryStats;
 ///
 /// let response = client.get("https://iam.myhuaweicloud.com/v5/agencies").send().await?;
-/// let attempts = response.extensions().get::<RetryStats>().map_or(1, |s| s.attempts);
+/// let attempts = response.extensions().get::<RetryStats>().map_or(1, |s| s.attempts());
 /// # let _ = attempts; Ok(()) }
 /// ```
+///
+/// It is `#[non_exhaustive]`, so that what a call records can grow: read it
+/// with the methods (the fields stay public for reading, as before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryStats {
-    /// How many times the request was sent (2 or more).
+    /// How many times the request was sent (2 or more; 1 when the call
+    /// only waited for a turn).
     pub attempts: u32,
     /// The time spent waiting between attempts.
     pub waited: Duration,
@@ -226,9 +237,30 @@ pub struct RetryStats {
 }
 
 impl RetryStats {
-    /// The time spent waiting for turns to send (the same as the field).
-    pub fn paced(&self) -> Duration {
+    /// Stats for a call sent `attempts` times that waited `waited` in
+    /// backoffs and `paced` for turns.
+    pub(crate) const fn new(attempts: u32, waited: Duration, paced: Duration) -> Self {
+        RetryStats {
+            attempts,
+            waited,
+            paced,
+        }
+    }
+
+    /// The time spent waiting for turns to send, under
+    /// [adaptive throttling](crate::ErrorMiddlewareBuilder::adaptive_throttling).
+    pub const fn paced(&self) -> Duration {
         self.paced
+    }
+
+    /// How many times the request was sent (2 or more).
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The time spent waiting between attempts.
+    pub const fn waited(&self) -> Duration {
+        self.waited
     }
 }
 
@@ -291,12 +323,8 @@ impl Failure {
         matches!(
             self,
             Failure::Answer {
-                classification: Classification {
-                    reason: Reason::Throttled,
-                    ..
-                },
-                ..
-            }
+                classification, ..
+            } if matches!(classification.reason(), Reason::Throttled)
         )
     }
 }
@@ -530,51 +558,35 @@ mod tests {
     fn retry_scopes() {
         use Reason::*;
         use RetryScope::*;
-        let custom = |class, reason| Classification { class, reason };
+        // (reason, status, scope)
         let cases = [
-            // (classification, status, scope)
-            (
-                Classification::from_reason(ConcurrentModification),
-                409,
-                AnyMethod,
-            ),
-            (Classification::from_reason(NotReady), 400, AnyMethod),
-            (Classification::from_reason(Throttled), 429, AnyMethod),
-            (
-                Classification::from_reason(Unavailable),
-                503,
-                IdempotentOnly,
-            ),
-            (
-                Classification::from_reason(ServerError),
-                500,
-                IdempotentOnly,
-            ),
-            (Classification::from_reason(Timeout), 408, IdempotentOnly),
+            (ConcurrentModification, 409, AnyMethod),
+            (NotReady, 400, AnyMethod),
+            (Throttled, 429, AnyMethod),
+            (Unavailable, 503, IdempotentOnly),
+            (ServerError, 500, IdempotentOnly),
+            (Timeout, 408, IdempotentOnly),
             // A "rejected" code on a 5xx proves nothing: idempotent calls only.
-            (
-                Classification::from_reason(ConcurrentModification),
-                500,
-                IdempotentOnly,
-            ),
-            (Classification::from_reason(Throttled), 503, IdempotentOnly),
-            (Classification::from_reason(NotFound), 404, Never),
-            (Classification::from_reason(AccessDenied), 403, Never),
-            (Classification::from_reason(Authentication), 401, Never),
-            // An authentication failure is never retried, even if a custom
-            // rule calls it retryable, and a 401 never whatever its reason.
-            (custom(ErrorClass::Retryable, Authentication), 400, Never),
-            (custom(ErrorClass::Retryable, Unavailable), 401, Never),
-            (custom(ErrorClass::Retryable, Throttled), 401, Never),
-            // The class decides: a retryable reason with another class is not retried.
-            (custom(ErrorClass::UserFixable, Throttled), 429, Never),
+            (ConcurrentModification, 500, IdempotentOnly),
+            (Throttled, 503, IdempotentOnly),
+            (NotFound, 404, Never),
+            (AccessDenied, 403, Never),
+            (Authentication, 401, Never),
+            // An authentication reason is a permission error on any status.
+            (Authentication, 400, Never),
+            (Authentication, 503, Never),
+            // A 401 is never retried, whatever reason a classifier gives it.
+            (Unavailable, 401, Never),
+            (Throttled, 401, Never),
+            (ConcurrentModification, 401, Never),
         ];
-        for (classification, status, scope) in cases {
+        for (reason, status, scope) in cases {
             let status = StatusCode::from_u16(status).unwrap();
+            let classification = Classification::from_reason(reason);
             assert_eq!(
                 RetryScope::of(classification, status),
                 scope,
-                "{classification:?} {status}"
+                "{reason} {status}"
             );
         }
         assert_eq!(Failure::Connect.scope(), AnyMethod);

@@ -430,7 +430,10 @@ impl Reserved {
     /// the slot is used.
     pub(crate) async fn wait(mut self) -> Duration {
         let from = Instant::now();
-        tokio::time::sleep_until(self.slot).await;
+        // Without timers (see `timer`), no wait: the turn is taken at once.
+        if let Some(sleep) = crate::timer::sleep(self.slot.saturating_duration_since(from)) {
+            sleep.await;
+        }
         self.used = true;
         from.elapsed()
     }

@@ -130,7 +130,7 @@ async fn post_outage_of_pap5_0006_makes_at_most_1_1_attempts_a_call() {
 #[tokio::test]
 async fn an_empty_bucket_never_holds_back_a_first_attempt_and_fails_at_once() {
     let server = FaultServer::always(Fault::Throttled).await;
-    let budget = RetryBudget::new().with_capacity(0);
+    let budget = RetryBudget::builder().capacity(0).build();
     // Any retry of a throttled call would wait at least 10 s.
     let middleware = ErrorMiddleware::builder()
         .throttle_backoff(Duration::from_secs(10))
@@ -161,7 +161,7 @@ async fn an_empty_bucket_never_holds_back_a_first_attempt_and_fails_at_once() {
 async fn the_bucket_is_shared_by_clones_and_between_middlewares() {
     let server = FaultServer::always(Fault::ConcurrentModification).await;
     let url = server.url("/v5/policies");
-    let budget = RetryBudget::new().with_capacity(30);
+    let budget = RetryBudget::builder().capacity(30).build();
     let iam = fast().max_retries(3).retry_budget(budget.clone()).build();
     let iam_clone = iam.clone();
     let sts = fast().max_retries(5).retry_budget(budget.clone()).build();
@@ -236,7 +236,7 @@ async fn without_a_budget_every_call_retries_up_to_max_retries() {
 #[tokio::test]
 async fn a_timeout_costs_twice_a_retry() {
     let server = FaultServer::always(Fault::Stall).await;
-    let budget = RetryBudget::new().with_capacity(30);
+    let budget = RetryBudget::builder().capacity(30).build();
     let middleware = fast().max_retries(3).retry_budget(budget.clone()).build();
     let client = client_with(
         reqwest::Client::builder().timeout(Duration::from_millis(50)),
@@ -262,7 +262,7 @@ async fn a_retry_that_succeeds_refunds_and_a_first_attempt_success_deposits() {
     })
     .await;
     let url = server.url("/v5/policies");
-    let budget = RetryBudget::new().with_capacity(100);
+    let budget = RetryBudget::builder().capacity(100).build();
     let client = client(fast().max_retries(2).retry_budget(budget.clone()).build());
 
     let failed = call(&client, Method::POST, &url, "a").await;
@@ -352,7 +352,7 @@ async fn a_call_dropped_while_its_retry_is_in_flight_leaves_the_retry_paid_for()
     })
     .await;
     let url = server.url("/v5/agencies");
-    let budget = RetryBudget::new().with_capacity(30);
+    let budget = RetryBudget::builder().capacity(30).build();
     let client = client(fast().max_retries(3).retry_budget(budget.clone()).build());
 
     // Callers give up after 100 ms, while the retries hang; two waves of ten.
@@ -440,7 +440,7 @@ async fn a_status_let_through_at_the_first_attempt_counts_as_a_success() {
             .mount(&server)
             .await;
     }
-    let budget = RetryBudget::new().with_capacity(100);
+    let budget = RetryBudget::builder().capacity(100).build();
     let client = client(
         crate::support::builder()
             .max_retries(1)

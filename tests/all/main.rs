@@ -11,6 +11,7 @@ mod fault_server;
 mod fuzz;
 mod gateway;
 mod middleware;
+mod no_timers;
 mod per_code;
 mod retry_rules;
 mod secrets;

@@ -639,7 +639,7 @@ async fn retry_stats_come_only_with_a_retried_success_and_a_pass_through_on_a_re
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    let budget = RetryBudget::new().with_capacity(100);
+    let budget = RetryBudget::builder().capacity(100).build();
     let client = client(
         builder()
             .pass_through(StatusCode::NOT_FOUND)
@@ -716,7 +716,7 @@ async fn another_layers_error_is_returned_as_it_is_and_never_retried() {
         .respond_with(answer(503, "APIGW.0613"))
         .mount(&server)
         .await;
-    let budget = RetryBudget::new().with_capacity(100);
+    let budget = RetryBudget::builder().capacity(100).build();
     let url = format!("{}/busy", server.uri());
 
     // On the first attempt: returned at once, nothing reaches the server.
@@ -933,4 +933,34 @@ async fn the_resend_count_leaves_the_callers_extensions_when_the_call_ends() {
         .await
         .unwrap_err();
     assert_eq!(extensions.get::<ResendCount>(), Some(&ResendCount(7)));
+}
+
+#[tokio::test]
+async fn try_from_takes_the_api_error_by_value_and_gives_other_errors_back() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(answer(403, "PAP5.0001"))
+        .mount(&server)
+        .await;
+    let client = client(builder().max_retries(0).build());
+
+    let err = send_err(client.post(format!("{}/v5/agencies", server.uri()))).await;
+    let api_err = ApiError::try_from(err).expect("an error answer gives an ApiError");
+    assert_eq!(api_err.code(), Some(&ErrorCode::AccessDenied));
+    assert_eq!(api_err.request_id(), Some("req-PAP5.0001"));
+
+    // Through context another layer added.
+    let err = send_err(client.post(format!("{}/v5/agencies", server.uri()))).await;
+    let reqwest_middleware::Error::Middleware(inner) = err else {
+        panic!("an error answer is a middleware error");
+    };
+    let wrapped = reqwest_middleware::Error::Middleware(inner.context("while attaching"));
+    let api_err = ApiError::try_from(wrapped).expect("found under the context");
+    assert_eq!(api_err.status(), StatusCode::FORBIDDEN);
+
+    // A transport error comes back as it was.
+    let err = send_err(client.post(closed_port_url("/v5/agencies").await)).await;
+    let back = ApiError::try_from(err).expect_err("a connect failure holds no ApiError");
+    assert!(back.is_connect());
+    server.verify().await;
 }

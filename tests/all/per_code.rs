@@ -40,7 +40,7 @@ impl Case {
             Some(reason) => (reason.class(), reason),
             None => {
                 let c = status_classification(self.status);
-                (c.class, c.reason)
+                (c.class(), c.reason())
             }
         };
         let (class, reason) = classification;

@@ -324,7 +324,7 @@ async fn a_401_is_never_retried_even_when_a_classifier_calls_it_retryable() {
     assert_ended(api_err, 1, StopReason::NotRetryable, "");
 
     let err = send_err(client.get(format!("{}/ecs", server.uri()))).await;
-    assert_eq!(api(&err).code(), Some(&ErrorCode::Other("ECS.0105".into())));
+    assert!(api(&err).code().is_some_and(|code| code == "ECS.0105"));
     assert_eq!(api(&err).attempts(), 4);
     server.verify().await;
 }
@@ -785,4 +785,42 @@ async fn the_middleware_retries_exactly_what_retry_scope_says() {
         }
     }
     assert_eq!(seen.len(), 3, "every scope was exercised: {seen:?}");
+}
+
+/// A redirect loop is a permanent transport error: reqwest follows 10
+/// redirects and gives up, and sending the request again would loop again.
+/// So the call makes 11 requests, not 44 (a retry of each would start the
+/// loop again).
+#[tokio::test]
+async fn a_redirect_loop_is_not_retried() {
+    let client = client(builder().without_retry_budget().build());
+    for m in [Method::GET, Method::POST] {
+        let server = MockServer::start().await;
+        Mock::given(path("/loop"))
+            .respond_with(ResponseTemplate::new(307).insert_header("location", "/loop"))
+            .expect(11)
+            .mount(&server)
+            .await;
+        let err = send_err(client.request(m.clone(), format!("{}/loop", server.uri()))).await;
+        assert!(err.is_redirect(), "{m}: {err:?}");
+        server.verify().await;
+    }
+}
+
+/// A classifier that gives an answer an authentication reason makes it a
+/// permission error (the class follows from the reason), which is never
+/// retried, on any status: repeated authentication failures lock the key.
+#[tokio::test]
+async fn an_authentication_reason_from_a_classifier_is_never_retried() {
+    let server = MockServer::start().await;
+    mount(&server, &Method::GET, "/auth", answer(503, "ECS.0001"), 1).await;
+    let rules = Rules::new().code("ECS.0001", Reason::Authentication);
+    let client = client(builder().classifier(rules).build());
+
+    let err = send_err(client.get(format!("{}/auth", server.uri()))).await;
+    let api_err = api(&err);
+    assert_eq!(api_err.reason(), Reason::Authentication);
+    assert_eq!(api_err.class(), ErrorClass::Permission);
+    assert_ended(api_err, 1, StopReason::NotRetryable, "");
+    server.verify().await;
 }

@@ -168,3 +168,27 @@ async fn a_client_timeout_is_retried_for_get_and_not_for_post() {
         assert!(started.elapsed() >= timeout * sent as u32, "{m}");
     }
 }
+
+/// The URL a transport error shows keeps no query and no fragment, and an
+/// error answer's URL no fragment either (what follows `#` may be an OAuth
+/// token in a redirect URI, or anything else the caller put there).
+#[tokio::test]
+async fn error_urls_keep_no_fragment() {
+    let client = crate::support::client(builder().max_retries(0).build());
+    let url = closed_port_url("/v5/agencies?marker=m#access_token=secret").await;
+    let err = client.get(&url).send().await.unwrap_err();
+    assert!(err.is_connect());
+    let shown = err.url().expect("a connect failure names its URL").as_str();
+    assert!(!shown.contains('#') && !shown.contains("secret"), "{shown}");
+    assert!(!format!("{err} {err:?}").contains("secret"), "{err:?}");
+
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(crate::support::answer(404, "PAP5.0021"))
+        .mount(&server)
+        .await;
+    let url = format!("{}/v5/users#access_token=secret", server.uri());
+    let err = client.get(&url).send().await.unwrap_err();
+    let shown = api(&err).url().expect("an error answer keeps its URL");
+    assert!(!shown.contains('#') && !shown.contains("secret"), "{shown}");
+}
