@@ -581,9 +581,7 @@ impl ErrorMiddleware {
 /// its end.
 async fn within<F: Future + Unpin>(deadline: Option<Instant>, mut attempt: F) -> Option<F::Output> {
     // Pinned where it is made: one timer in the future, not a copy a step.
-    let mut timer = std::pin::pin!(
-        deadline.and_then(|at| timer::sleep(at.saturating_duration_since(Instant::now())))
-    );
+    let mut timer = std::pin::pin!(deadline.and_then(timer::sleep_until));
     if timer.is_none() {
         return Some(attempt.await);
     }

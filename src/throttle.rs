@@ -431,7 +431,7 @@ impl Reserved {
     pub(crate) async fn wait(mut self) -> Duration {
         let from = Instant::now();
         // Without timers (see `timer`), no wait: the turn is taken at once.
-        if let Some(sleep) = crate::timer::sleep(self.slot.saturating_duration_since(from)) {
+        if let Some(sleep) = crate::timer::sleep_until(self.slot) {
             sleep.await;
         }
         self.used = true;
