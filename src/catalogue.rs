@@ -75,6 +75,23 @@ macro_rules! catalogue {
         /// assert_eq!(other.to_string(), "ECS.0105");
         /// assert_eq!(other.description(), None);
         /// ```
+        ///
+        /// # Comparing codes
+        ///
+        /// Codes are equal when their wire forms are, read as
+        /// [`ErrorCode::from_wire`] reads them, and a code equals its wire
+        /// form as a string. To test for a code the catalogue may not know
+        /// yet, compare it with its wire form: `code == "ECS.0105"` gives the
+        /// same answer before and after the code is catalogued, where a match
+        /// on `Other` would stop matching.
+        ///
+        /// ```
+        /// use huaweicloud_errors::ErrorCode;
+        ///
+        /// let code = ErrorCode::from_wire("PAP5.0006");
+        /// assert!(code == "PAP5.0006");
+        /// assert_eq!(code, ErrorCode::Other("PAP5.0006".into()));
+        /// ```
         #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum ErrorCode {

@@ -91,7 +91,9 @@
 //!
 //! - `tracing` (default): a span per call, an event per failed attempt
 //!   (attempt, status, code, class, request id, delay) and one when it gives
-//!   up. No event carries request headers.
+//!   up, at WARN or the level given to
+//!   [`retry_log_level`](ErrorMiddlewareBuilder::retry_log_level) (giving up
+//!   where no retry was possible is DEBUG). No event carries request headers.
 //! - `serde`: `Serialize` for [`ApiError`] and the catalogue's types, for
 //!   services that forward errors to their own callers.
 

@@ -203,7 +203,10 @@ pub struct Idempotent(pub bool);
 /// retry (1 before the first retry, 2 before the second, ...), so a tracing
 /// middleware placed after (inside) it can record it. It is absent on the
 /// first attempt, where OpenTelemetry leaves the attribute unset: read a
-/// missing `ResendCount` as 0.
+/// missing `ResendCount` as 0. When the call returns, the middleware takes
+/// its `ResendCount` out of the extensions again (one an outer layer had put
+/// there is put back), so the caller's extensions are left as they were.
+/// (A call dropped while a retry is in flight leaves it there.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResendCount(pub u32);
 
