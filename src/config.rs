@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use crate::budget::RetryBudget;
 use crate::middleware::ErrorMiddleware;
 use crate::retry::{Backoff, RetryPolicy};
+use crate::throttle::Pacer;
 use crate::{Classifier, DEFAULT_BODY_LIMIT, DefaultClassifier};
 
 /// What an [`ErrorMiddleware`] was built with; shared by its clones.
@@ -23,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) classifier: Arc<dyn Classifier>,
     pub(crate) jitter_seed: Option<u64>,
     pub(crate) budget: Option<RetryBudget>,
+    /// The turns of adaptive throttling, when it is on.
+    pub(crate) pacer: Option<Pacer>,
     /// The level of the retry and give-up events.
     #[cfg(feature = "tracing")]
     pub(crate) log_level: tracing::Level,
@@ -48,6 +51,7 @@ impl Default for Config {
             classifier: Arc::new(DefaultClassifier),
             jitter_seed: None,
             budget: None,
+            pacer: None,
             #[cfg(feature = "tracing")]
             log_level: tracing::Level::WARN,
         }
@@ -83,7 +87,8 @@ impl fmt::Debug for Config {
             .field("assume_idempotent", &self.assume_idempotent)
             .field("classifier", &self.classifier)
             .field("jitter_seed", &self.jitter_seed)
-            .field("retry_budget", &self.budget);
+            .field("retry_budget", &self.budget)
+            .field("adaptive_throttling", &self.pacer.is_some());
         #[cfg(feature = "tracing")]
         f.field("retry_log_level", &self.log_level);
         f.finish()
@@ -110,6 +115,8 @@ impl fmt::Debug for Config {
 pub struct ErrorMiddlewareBuilder {
     config: Config,
     budget: BudgetSetting,
+    /// Made into a pacer of its own by each `build`, as the budget is.
+    adaptive_throttling: bool,
 }
 
 /// The budget a builder gives the middlewares it builds.
@@ -128,6 +135,7 @@ impl ErrorMiddlewareBuilder {
         ErrorMiddlewareBuilder {
             config: Config::default(),
             budget: BudgetSetting::OwnBucket,
+            adaptive_throttling: false,
         }
     }
 
@@ -163,10 +171,26 @@ impl ErrorMiddlewareBuilder {
         self
     }
 
-    /// The total time a call may take across attempts and waits; `None` for
-    /// no limit. No wait is started that would end past it: the error is
-    /// returned instead, with [`StopReason::TimeLimit`](crate::StopReason::TimeLimit). It does not cut an
-    /// attempt short: give the `reqwest::Client` a timeout for that.
+    /// The deadline of a whole call, attempts, waits and turns included,
+    /// counted from the call's start; `None` for no deadline. Overridden per
+    /// request by [`MaxElapsed`](crate::MaxElapsed).
+    ///
+    /// No attempt runs past it: each one is bounded by the time that remains
+    /// (a shorter `reqwest` timeout of the request or client still applies).
+    /// The call ends at the deadline with:
+    /// - the last [`ApiError`](crate::ApiError), with [`StopReason::TimeLimit`](crate::StopReason::TimeLimit), when a wait
+    ///   for the next attempt (a backoff, or a turn under
+    ///   [`adaptive_throttling`](Self::adaptive_throttling)) would end past it:
+    ///   then the call ends at once, before the deadline;
+    /// - [`DeadlineExceeded`](crate::DeadlineExceeded) when the deadline cut an attempt off, or when
+    ///   the first attempt's turn would come after it.
+    ///
+    /// An attempt cut off may have reached the server, so it is never sent
+    /// again; nor is any other, since no time is left. The body read deadline
+    /// ([`body_read_timeout`](Self::body_read_timeout)) and the retry budget
+    /// work within it as before. On a runtime without tokio's time driver
+    /// there is no timer to cut an attempt with: attempts then run to their
+    /// end, as without a deadline.
     pub fn max_elapsed(mut self, limit: Option<Duration>) -> Self {
         self.config.policy.max_elapsed = limit;
         self
@@ -252,6 +276,41 @@ impl ErrorMiddlewareBuilder {
         self
     }
 
+    /// Paces the calls sent to a host once its gateway has throttled one
+    /// (a 429, APIGW.0308), so that the callers of this middleware and its
+    /// clones stay under the gateway's limit instead of each retrying on
+    /// its own. Off by default.
+    ///
+    /// After a throttled answer, every attempt to that host (first attempts
+    /// and retries alike) waits for a turn: turns come at the limit the
+    /// gateway's message states (`limit:200,time:5 minute`, paced at 90% of
+    /// it), spread evenly over the window, or, for a 429 that states none, at
+    /// an adaptive rate (cut by 30% on each throttle, grown back on
+    /// successes, as AWS's client rate limiter does). Pacing ends after a
+    /// window in which nothing was throttled and no call had to wait.
+    ///
+    /// The state is per host (and port), shared by the middleware's clones as
+    /// the retry budget is: the gateway counts its `user`, `api` and `ip`
+    /// policies per endpoint, and the host is what a client can tell
+    /// endpoints apart by. A call whose turn would come after its deadline
+    /// ([`max_elapsed`](Self::max_elapsed)) ends at once; a call dropped
+    /// while it waits gives its turn back. The time waited is
+    /// [`RetryStats::paced`](crate::RetryStats::paced) on a response and [`ApiError::paced`](crate::ApiError::paced) on an error.
+    ///
+    /// # When to turn it on
+    ///
+    /// For batch work and many concurrent callers against one account's
+    /// quota (imports, sweeps, terraform-like tools): there, throttled
+    /// attempts use up the quota they are waiting for. It is off by default
+    /// because it makes calls wait in the client, in order, for turns the
+    /// gateway might not have enforced, and because a limit learned from one
+    /// call's answer is applied to every call to that host: a process making
+    /// a few interactive calls gains nothing and can lose latency.
+    pub fn adaptive_throttling(mut self, on: bool) -> Self {
+        self.adaptive_throttling = on;
+        self
+    }
+
     /// The middleware.
     pub fn build(self) -> ErrorMiddleware {
         let mut config = self.config;
@@ -260,6 +319,12 @@ impl ErrorMiddlewareBuilder {
             BudgetSetting::Shared(budget) => Some(budget),
             BudgetSetting::Off => None,
         };
+        // Pacing outlasts the longest first wait after a throttle (2.5 times
+        // `throttle_backoff`), so that it holds while throttled calls wait.
+        let quiet_floor = config.policy.backoff.throttle.saturating_mul(5) / 2;
+        config.pacer = self
+            .adaptive_throttling
+            .then(|| Pacer::new(quiet_floor.min(config.policy.backoff.max)));
         ErrorMiddleware::from_config(config)
     }
 }

@@ -101,6 +101,8 @@ struct Inner {
 pub(crate) struct RetryInfo {
     pub(crate) attempts: u32,
     pub(crate) waited: Duration,
+    /// The time spent waiting for turns (adaptive throttling).
+    pub(crate) paced: Duration,
     pub(crate) stop: Option<StopReason>,
     pub(crate) retry_after: Option<Duration>,
 }
@@ -110,6 +112,7 @@ impl Default for RetryInfo {
         RetryInfo {
             attempts: 1,
             waited: Duration::ZERO,
+            paced: Duration::ZERO,
             stop: None,
             retry_after: None,
         }
@@ -423,6 +426,13 @@ impl ApiError {
     /// The time spent waiting between attempts.
     pub fn waited(&self) -> Duration {
         self.inner.retry.waited
+    }
+
+    /// The time spent waiting for turns to send, under
+    /// [adaptive throttling](crate::ErrorMiddlewareBuilder::adaptive_throttling);
+    /// zero without it.
+    pub fn paced(&self) -> Duration {
+        self.inner.retry.paced
     }
 
     /// Why the middleware stopped retrying; `None` for an error not made by

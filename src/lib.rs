@@ -122,14 +122,17 @@ mod budget;
 mod catalogue;
 mod class;
 mod config;
+mod deadline;
 mod decode;
 mod error;
 mod middleware;
 mod retry;
+mod throttle;
+mod timer;
+
 #[cfg(feature = "signing")]
 pub mod signing;
 pub mod sts;
-mod timer;
 
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use catalogue::{ErrorCode, UnknownCode};
@@ -138,6 +141,7 @@ pub use class::{
     default_classification, status_classification,
 };
 pub use config::ErrorMiddlewareBuilder;
+pub use deadline::{DeadlineExceeded, MaxElapsed};
 pub use error::{
     ApiError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, ErrorDetail, MAX_DETAILS,
     MAX_FIELD_LEN, MAX_MESSAGE_LEN,
@@ -147,6 +151,7 @@ pub use retry::{
     Idempotent, MaxRetries, NoRetry, ResendCount, RetryScope, RetryStats, StopReason,
     parse_retry_after,
 };
+pub use throttle::{ThrottleLimit, ThrottleScope};
 
 /// The README's examples, compiled as doctests.
 #[doc = include_str!("../README.md")]

@@ -5,10 +5,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use http::Extensions;
-use reqwest::{Method, Request, Response};
+use reqwest::{Method, Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
 
@@ -16,8 +17,12 @@ use tokio::time::Instant;
 use crate::RetryScope;
 use crate::budget::{RetryBudget, Sent, Withdrawal};
 use crate::config::Config;
+use crate::deadline::{DeadlineExceeded, MaxElapsed};
 use crate::error::{RetryInfo, sanitize_url};
-use crate::retry::{Decision, Failure, RetryState, is_idempotent_method, parse_retry_after};
+use crate::retry::{
+    Decision, Failure, RetryPolicy, RetryState, is_idempotent_method, parse_retry_after,
+};
+use crate::throttle::{HostKey, Pacer, Signal, ThrottleLimit, Turn};
 use crate::timer;
 use crate::{
     ApiError, ErrorMiddlewareBuilder, Idempotent, MaxRetries, NoRetry, ResendCount, RetryStats,
@@ -55,6 +60,7 @@ use crate::{
 /// | [`body_read_timeout`](ErrorMiddlewareBuilder::body_read_timeout) | 10 s ([`DEFAULT_BODY_READ_TIMEOUT`](crate::DEFAULT_BODY_READ_TIMEOUT)) |
 /// | [`retry_budget`](ErrorMiddlewareBuilder::retry_budget) | [`RetryBudget::new()`], one per middleware |
 /// | `retry_log_level` (with `tracing`) | WARN |
+/// | [`adaptive_throttling`](ErrorMiddlewareBuilder::adaptive_throttling) | off |
 ///
 /// # Examples
 ///
@@ -189,9 +195,14 @@ impl ErrorMiddleware {
             || config.assume_idempotent || is_idempotent_method(req.method()),
             |i| i.0,
         );
+        let start = Instant::now();
+        let limit = extensions
+            .get::<MaxElapsed>()
+            .map_or(config.policy.max_elapsed, |m| m.0);
         let call = Call {
             method: req.method().clone(),
-            start: Instant::now(),
+            start,
+            deadline: limit.and_then(|limit| start.checked_add(limit)),
             max_retries,
             idempotent,
         };
@@ -201,7 +212,7 @@ impl ErrorMiddleware {
         async move {
             // In blocks of their own, so that neither the request nor the
             // answer takes room in the future across the `.await`s below.
-            let attempt = {
+            let (attempt, turn_wait) = {
                 let Some(req) = slot.take() else {
                     unreachable!("the slot holds the request until the first attempt")
                 };
@@ -209,16 +220,43 @@ impl ErrorMiddleware {
                 if max_retries > 0 {
                     slot = req.try_clone();
                 }
-                next.clone().run(req, extensions)
+                // Under adaptive throttling, the call's turn to send.
+                let turn = config.pacer.as_ref().and_then(|pacer| {
+                    Some(pacer.turn(HostKey::of(req.url())?, Instant::now(), call.deadline))
+                });
+                let wait = match turn {
+                    None | Some(Turn::Now) => None,
+                    // Boxed: only a paced call pays for the timer's room.
+                    Some(Turn::At(reserved)) => Some(Box::pin(reserved.wait())),
+                    Some(Turn::TooLate) => {
+                        return Err(call.deadline_exceeded(Progress::default(), true));
+                    }
+                };
+                (next.clone().run(req, extensions), wait)
             };
-            let retry = match attempt.await {
+            let paced = match turn_wait {
+                Some(wait) => wait.await,
+                None => Duration::ZERO,
+            };
+            let Some(outcome) = within(call.deadline, attempt).await else {
+                let progress = Progress {
+                    paced,
+                    ..Progress::default()
+                };
+                return Err(call.deadline_exceeded(progress, false));
+            };
+            let retry = match outcome {
                 Ok(response) if config.passes(response.status()) => {
                     if let Some(budget) = &config.budget {
                         budget.deposit_success();
                     }
+                    let mut response = response;
+                    if let Some(pacer) = &config.pacer {
+                        passed(pacer, &mut response, paced);
+                    }
                     return Ok(response);
                 }
-                outcome => Box::pin(self.retry(call, outcome, slot, extensions, next)),
+                outcome => Box::pin(self.retry(call, outcome, slot, extensions, next, paced)),
             };
             retry.await
         }
@@ -234,10 +272,11 @@ impl ErrorMiddleware {
         spare: Option<Request>,
         extensions: &mut Extensions,
         next: Next<'_>,
+        paced: Duration,
     ) -> reqwest_middleware::Result<Response> {
         let outer = extensions.remove::<ResendCount>();
         let result = self
-            .retry_loop(call, outcome, spare, extensions, next)
+            .retry_loop(call, outcome, spare, extensions, next, paced)
             .await;
         match outer {
             Some(count) => extensions.insert(count),
@@ -254,8 +293,9 @@ impl ErrorMiddleware {
     /// 2. decide ([`RetryPolicy::decide`](crate::retry::RetryPolicy::decide)):
     ///    retry after a delay, or stop with a [`StopReason`];
     /// 3. pay for the retry from the [`RetryBudget`](crate::RetryBudget);
-    /// 4. wait for the turn;
-    /// 5. send the request again.
+    /// 4. wait for the turn: the backoff, and under adaptive throttling the
+    ///    host's next free turn if it comes later;
+    /// 5. send the request again, within the call's deadline.
     async fn retry_loop(
         &self,
         call: Call,
@@ -263,10 +303,19 @@ impl ErrorMiddleware {
         mut spare: Option<Request>,
         extensions: &mut Extensions,
         next: Next<'_>,
+        paced: Duration,
     ) -> reqwest_middleware::Result<Response> {
         let config = &*self.config;
+        // The call's own time limit (a request's `MaxElapsed` overrides it).
+        let policy = RetryPolicy {
+            max_elapsed: call.limit(),
+            ..config.policy
+        };
         let mut rng = config.rng();
-        let mut progress = Progress::default();
+        let mut progress = Progress {
+            paced,
+            ..Progress::default()
+        };
         // The tokens of the retry in flight: they stay spent (even if the
         // call is dropped while the retry is in flight) unless it succeeds.
         let mut paid: Option<Sent> = None;
@@ -281,7 +330,11 @@ impl ErrorMiddleware {
                         paid.refund();
                     }
                     progress.record_in_span();
-                    return Ok(progress.stamp(response));
+                    let mut response = progress.stamp(response);
+                    if let Some(pacer) = &config.pacer {
+                        passed(pacer, &mut response, Duration::ZERO);
+                    }
+                    return Ok(response);
                 }
                 // Boxed: inline, the state of reading an error body would be
                 // held in this future across every backoff and retry.
@@ -294,7 +347,7 @@ impl ErrorMiddleware {
             drop(paid.take());
 
             // 2. Decide.
-            let failure = attempt.failure();
+            let failure = attempt.failure(spare.as_ref().map(Request::url));
             let state = RetryState {
                 idempotent: call.idempotent,
                 max_retries: call.max_retries,
@@ -303,7 +356,7 @@ impl ErrorMiddleware {
                 retry_after,
                 elapsed: call.start.elapsed(),
             };
-            let decision = config.policy.decide(failure, state, &mut rng);
+            let decision = policy.decide(failure, state, &mut rng);
 
             // 3. Pay for the retry, and set the timer of its wait; either
             // can stop the call. Dropped with the call during the wait, the
@@ -328,19 +381,41 @@ impl ErrorMiddleware {
                 }
             };
 
-            // 4. Wait for the turn.
+            // 4. Wait for the turn: the backoff, then (under adaptive
+            // throttling) the host's next free turn, taken when the backoff
+            // ends, as every sender takes its turn when it is ready to send.
+            let Some(request) = spare.take() else {
+                unreachable!("the decision to retry checked that a copy is at hand")
+            };
             self.log_retry(&attempt, progress, delay);
-            drop(attempt);
             if let Some(timer) = timer {
                 timer.await;
             }
             progress.waited = progress.waited.saturating_add(delay);
+            match self.turn(&request, call.deadline) {
+                Ok(None) => {}
+                Ok(Some(reserved)) => {
+                    let paced = Box::pin(reserved.wait()).await;
+                    progress.paced = progress.paced.saturating_add(paced);
+                }
+                // The turn would come past the deadline: the call ends with
+                // this attempt's error, and the tokens go back.
+                Err(reason) => {
+                    drop(withdrawal);
+                    return Err(self.give_up(
+                        attempt,
+                        failure,
+                        &call,
+                        progress,
+                        reason,
+                        retry_after,
+                    ));
+                }
+            }
+            drop(attempt);
             progress.retries += 1;
 
             // 5. Send again.
-            let Some(request) = spare.take() else {
-                unreachable!("the decision to retry checked that a copy is at hand")
-            };
             spare = if progress.retries < call.max_retries {
                 request.try_clone()
             } else {
@@ -351,7 +426,34 @@ impl ErrorMiddleware {
             extensions.insert(ResendCount(progress.retries));
             // From here the retry reaches the server.
             paid = withdrawal.map(Withdrawal::send);
-            outcome = next.clone().run(request, extensions).await;
+            let attempt = next.clone().run(request, extensions);
+            let Some(next_outcome) = within(call.deadline, attempt).await else {
+                // Cut off, it may have reached the server: it stays paid for,
+                // and no time is left to send anything again.
+                return Err(call.deadline_exceeded(progress, false));
+            };
+            outcome = next_outcome;
+        }
+    }
+
+    /// Step 4 under adaptive throttling: the retry's turn; `None` to send
+    /// now, and [`StopReason::TimeLimit`] when the turn would come past
+    /// `deadline`.
+    fn turn(
+        &self,
+        request: &Request,
+        deadline: Option<Instant>,
+    ) -> Result<Option<crate::throttle::Reserved>, StopReason> {
+        let Some(pacer) = &self.config.pacer else {
+            return Ok(None);
+        };
+        let Some(key) = HostKey::of(request.url()) else {
+            return Ok(None);
+        };
+        match pacer.turn(key, Instant::now(), deadline) {
+            Turn::Now => Ok(None),
+            Turn::At(reserved) => Ok(Some(reserved)),
+            Turn::TooLate => Err(StopReason::TimeLimit),
         }
     }
 
@@ -367,13 +469,16 @@ impl ErrorMiddleware {
         }
     }
 
-    /// Step 1 for an error answer: its `Retry-After` and its body, decoded.
+    /// Step 1 for an error answer: its `Retry-After` and its body, decoded;
+    /// under adaptive throttling, the pacer told whether it was throttled.
     async fn decode(&self, response: Response) -> (Attempt, Option<Duration>) {
         let config = &*self.config;
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        // Where the answer came from, for the pacer.
+        let answered_by = config.pacer.as_ref().map(|_| response.url().clone());
         let err = ApiError::read(
             response,
             config.body_limit,
@@ -381,6 +486,16 @@ impl ErrorMiddleware {
             &*config.classifier,
         )
         .await;
+        if let (Some(pacer), Some(url)) = (&config.pacer, &answered_by) {
+            if let Some(key) = HostKey::of(url) {
+                let signal = if err.status() == StatusCode::TOO_MANY_REQUESTS {
+                    Signal::Throttled(ThrottleLimit::parse(err.message()))
+                } else {
+                    Signal::Passed
+                };
+                pacer.answered(key, Instant::now(), signal);
+            }
+        }
         (Attempt::Answer(err), retry_after)
     }
 
@@ -460,6 +575,43 @@ impl ErrorMiddleware {
     }
 }
 
+/// Runs `attempt` until `deadline`; `None` if the deadline came first. The
+/// request's own reqwest timeout, inside `attempt`, still applies when it is
+/// shorter. On a runtime without timers (see `timer`) the attempt runs to
+/// its end.
+async fn within<F: Future + Unpin>(deadline: Option<Instant>, mut attempt: F) -> Option<F::Output> {
+    // Pinned where it is made: one timer in the future, not a copy a step.
+    let mut timer = std::pin::pin!(deadline.and_then(timer::sleep_until));
+    if timer.is_none() {
+        return Some(attempt.await);
+    }
+    // The attempt first: an answer that is ready at the deadline is kept.
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(outcome) = Pin::new(&mut attempt).poll(cx) {
+            return Poll::Ready(Some(outcome));
+        }
+        match timer.as_mut().as_pin_mut().map(|timer| timer.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Tells the pacer that an answer passed the gateway, and records on a
+/// first attempt's response (`paced` > 0) the wait for its turn.
+#[cold]
+fn passed(pacer: &Pacer, response: &mut Response, paced: Duration) {
+    if let Some(key) = HostKey::of(response.url()) {
+        pacer.answered(key, Instant::now(), Signal::Passed);
+    }
+    if !paced.is_zero() {
+        response
+            .extensions_mut()
+            .insert(RetryStats::new(1, Duration::ZERO, paced));
+    }
+}
+
 /// The timer of a wait of `delay` before a retry: none for no wait, and
 /// [`StopReason::TimersDisabled`] on a runtime without timers (see `timer`).
 fn timer_for(delay: Duration) -> Result<Option<Pin<Box<tokio::time::Sleep>>>, StopReason> {
@@ -475,8 +627,46 @@ fn timer_for(delay: Duration) -> Result<Option<Pin<Box<tokio::time::Sleep>>>, St
 struct Call {
     method: Method,
     start: Instant,
+    /// The instant the call's time limit ends (`None`: no limit).
+    deadline: Option<Instant>,
     max_retries: u32,
     idempotent: bool,
+}
+
+impl Call {
+    /// The call's time limit (`None`: no limit).
+    fn limit(&self) -> Option<Duration> {
+        self.deadline.map(|deadline| deadline - self.start)
+    }
+
+    /// The error of a call that reached its deadline with no answer to
+    /// return: an attempt cut off (the one after those in `progress`), or
+    /// a turn that would have come too late.
+    #[cold]
+    fn deadline_exceeded(
+        &self,
+        progress: Progress,
+        turn_after_deadline: bool,
+    ) -> reqwest_middleware::Error {
+        // The attempts sent: those before, and the one cut off.
+        let attempts = progress.retries + u32::from(!turn_after_deadline);
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            attempts,
+            turn_after_deadline,
+            limit_ms = self
+                .limit()
+                .map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
+            "huaweicloud call reached its deadline; giving up"
+        );
+        reqwest_middleware::Error::middleware(DeadlineExceeded::new(
+            self.limit().unwrap_or_default(),
+            attempts,
+            turn_after_deadline,
+            progress.waited,
+            progress.paced,
+        ))
+    }
 }
 
 /// How far the retries of a call have come.
@@ -486,6 +676,8 @@ struct Progress {
     retries: u32,
     /// The time spent waiting between attempts.
     waited: Duration,
+    /// The time spent waiting for turns, beyond the backoff.
+    paced: Duration,
 }
 
 impl Progress {
@@ -494,6 +686,7 @@ impl Progress {
         RetryInfo {
             attempts: self.retries + 1,
             waited: self.waited,
+            paced: self.paced,
             stop: Some(stop),
             retry_after,
         }
@@ -512,9 +705,11 @@ impl Progress {
 
     /// A response that needed retries, with its [`RetryStats`].
     fn stamp(self, mut response: Response) -> Response {
-        response
-            .extensions_mut()
-            .insert(RetryStats::new(self.retries + 1, self.waited));
+        response.extensions_mut().insert(RetryStats::new(
+            self.retries + 1,
+            self.waited,
+            self.paced,
+        ));
         response
     }
 }
@@ -526,13 +721,22 @@ enum Attempt {
 }
 
 impl Attempt {
-    /// What went wrong, as far as retrying is concerned.
-    fn failure(&self) -> Failure {
+    /// What went wrong, as far as retrying is concerned; `request_url` is
+    /// where the attempt was sent, when a copy of the request is at hand to
+    /// tell (without one there is no retry to decide on).
+    fn failure(&self, request_url: Option<&reqwest::Url>) -> Failure {
         match self {
             Attempt::Answer(err) => Failure::Answer {
                 classification: err.classification(),
                 status: err.status(),
             },
+            // A connect failure at a redirect's target: the first hop
+            // received the request, so nothing proves it had no effect.
+            Attempt::Transport(err)
+                if err.is_connect() && request_url.is_some_and(|url| redirected(err, url)) =>
+            {
+                Failure::AfterSend { timeout: false }
+            }
             Attempt::Transport(err) if err.is_connect() => Failure::Connect,
             Attempt::Transport(err) if err.is_timeout() => Failure::AfterSend { timeout: true },
             Attempt::Transport(err) if err.is_request() || err.is_body() => {
@@ -541,6 +745,51 @@ impl Attempt {
             Attempt::Transport(_) => Failure::Permanent,
         }
     }
+}
+
+/// Whether the connect failure `err` happened somewhere other than `url`:
+/// at the target of a redirect, which means the first hop got the request.
+///
+/// reqwest reports a failure during a redirect with the URL of the request
+/// as sent (its redirects run inside one `execute`), so the only trace of
+/// where it happened is the address in hyper-util's `ConnectError`, a type
+/// it does not export: its `Debug` form is `ConnectError("tcp connect
+/// error", 127.0.0.1:8080, Os { .. })`. An address whose port differs from
+/// the URL's, or an IP that differs from the URL's IP literal, is a redirect
+/// target. A redirect to another host on the same port is not detected when
+/// the URL names a host by name (its address is not known here); the test
+/// `a_post_redirected_to_a_closed_port_is_sent_once` pins the format.
+#[cold]
+fn redirected(err: &reqwest::Error, url: &reqwest::Url) -> bool {
+    let Some(addr) = connect_failure_addr(err) else {
+        return false;
+    };
+    if url.port_or_known_default() != Some(addr.port()) {
+        return true;
+    }
+    let ip_literal = url
+        .host_str()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|host| host.parse::<std::net::IpAddr>().ok());
+    ip_literal.is_some_and(|ip| ip != addr.ip())
+}
+
+/// The address in the `ConnectError` among the sources of `err`, if any.
+fn connect_failure_addr(err: &reqwest::Error) -> Option<std::net::SocketAddr> {
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        // Only the sources are formatted: the reqwest error itself shows the
+        // URL, query included.
+        let text = format!("{e:?}");
+        if let Some(rest) = text.strip_prefix("ConnectError(\"") {
+            // Past the message's closing quote: `", <addr>, <cause>)`.
+            let (_, after) = rest.split_once("\", ")?;
+            let addr = after.split([',', ')']).next()?;
+            return addr.trim().parse().ok();
+        }
+        source = e.source();
+    }
+    None
 }
 
 #[cfg(feature = "tracing")]
@@ -617,10 +866,17 @@ mod tests {
     }
 
     /// Every call boxes and moves its future, so its size is a cost of the
-    /// success path: it is 384 bytes, and must not grow unnoticed. (Retries
+    /// success path: it is 608 bytes, and must not grow unnoticed. (Retries
     /// run in a second future, boxed only when the first attempt fails.)
+    /// It was 384 before the whole-call deadline: the first attempt now runs
+    /// under the deadline's timer (a `tokio::time::Sleep`, 112 bytes), which
+    /// sits in the future with the state of racing it against the attempt;
+    /// held inline, it costs a larger box instead of a second allocation
+    /// per call. The
+    /// wait for a turn under adaptive throttling is boxed, so it adds only
+    /// a pointer.
     #[tokio::test]
-    async fn the_call_future_is_at_most_384_bytes() {
+    async fn the_call_future_is_at_most_608_bytes() {
         let sizes = Arc::new(Mutex::new(None));
         let probe = Probe {
             inner: ErrorMiddleware::builder().max_retries(0).build(),
@@ -633,7 +889,7 @@ mod tests {
         // futures were measured.
         let _ = client.get("http://127.0.0.1:1/").send().await;
         let (run, boxed) = sizes.lock().unwrap().expect("the probe saw the call");
-        assert!(run <= 384, "the call future is {run} bytes");
+        assert!(run <= 608, "the call future is {run} bytes");
         // With `tracing`, an enabled span adds itself around it.
         assert!(boxed <= run + 64, "the boxed future is {boxed} bytes");
         eprintln!("call future: {run} bytes, boxed: {boxed} bytes");

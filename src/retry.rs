@@ -122,7 +122,9 @@ pub enum StopReason {
     RetriesDisabled,
     /// Every retry allowed by `max_retries` was used.
     RetriesExhausted,
-    /// The next wait would have passed the total time limit.
+    /// The call's deadline ([`max_elapsed`](crate::ErrorMiddlewareBuilder::max_elapsed)):
+    /// the next wait, for a backoff or for a turn to send, would have ended
+    /// past it.
     TimeLimit,
     /// The server's `Retry-After` asked for a longer wait than the ceiling.
     RetryAfterTooLong,
@@ -208,9 +210,10 @@ pub struct Idempotent(pub bool);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ResendCount(pub u32);
 
-/// How a call that succeeded after retries went, in the response's
-/// extensions (`response.extensions().get::<RetryStats>()`). Absent when the
-/// first attempt succeeded, so that the common path allocates nothing.
+/// How a call that succeeded after retries (or after waiting for a turn
+/// under adaptive throttling) went, in the response's extensions
+/// (`response.extensions().get::<RetryStats>()`). Absent when the first
+/// attempt succeeded at once, so that the common path allocates nothing.
 ///
 /// ```
 /// # async fn demo(client: reqwest_middleware::ClientWithMiddleware) -> reqwest_middleware::Result<()> {
@@ -226,16 +229,31 @@ pub struct ResendCount(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryStats {
-    /// How many times the request was sent (2 or more).
+    /// How many times the request was sent (2 or more; 1 when the call
+    /// only waited for a turn).
     pub attempts: u32,
     /// The time spent waiting between attempts.
     pub waited: Duration,
+    /// The time spent waiting for turns to send, under
+    /// [adaptive throttling](crate::ErrorMiddlewareBuilder::adaptive_throttling).
+    pub paced: Duration,
 }
 
 impl RetryStats {
-    /// Stats for a call sent `attempts` times that waited `waited` in all.
-    pub(crate) const fn new(attempts: u32, waited: Duration) -> Self {
-        RetryStats { attempts, waited }
+    /// Stats for a call sent `attempts` times that waited `waited` in
+    /// backoffs and `paced` for turns.
+    pub(crate) const fn new(attempts: u32, waited: Duration, paced: Duration) -> Self {
+        RetryStats {
+            attempts,
+            waited,
+            paced,
+        }
+    }
+
+    /// The time spent waiting for turns to send, under
+    /// [adaptive throttling](crate::ErrorMiddlewareBuilder::adaptive_throttling).
+    pub const fn paced(&self) -> Duration {
+        self.paced
     }
 
     /// How many times the request was sent (2 or more).

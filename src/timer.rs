@@ -17,14 +17,18 @@
 //! is set as before, and a runtime without timers aborts.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::runtime::{Handle, Id};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 /// The runtimes found to have no timers (a few at most: a process rarely
 /// builds more than one runtime without them).
 static TIMERLESS: Mutex<Vec<Id>> = Mutex::new(Vec::new());
+
+/// Whether [`TIMERLESS`] holds any runtime.
+static ANY_TIMERLESS: AtomicBool = AtomicBool::new(false);
 
 /// How many runtimes [`TIMERLESS`] remembers; past that, a new one is found
 /// out again on each call (and tokio's message printed again).
@@ -33,22 +37,37 @@ const REMEMBERED: usize = 16;
 /// A `tokio::time::sleep(delay)`, or `None` outside a tokio runtime and on a
 /// runtime without the time driver.
 pub(crate) fn sleep(delay: Duration) -> Option<Sleep> {
+    // As tokio does for a delay past what an `Instant` holds: 30 years.
+    let now = Instant::now();
+    let at = now
+        .checked_add(delay)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
+    sleep_until(at)
+}
+
+/// A `tokio::time::sleep_until(deadline)`, or `None` where [`sleep`] gives
+/// none. (The whole-call deadline is an instant: this spares every call a
+/// second reading of the clock.)
+pub(crate) fn sleep_until(deadline: Instant) -> Option<Sleep> {
     let runtime = Handle::try_current().ok()?.id();
+    // Every call sets a timer (its deadline): the lock is taken only once a
+    // runtime without timers has been seen.
     let known = |timerless: &Vec<Id>| timerless.contains(&runtime);
-    if TIMERLESS.lock().is_ok_and(|t| known(&t)) {
+    if ANY_TIMERLESS.load(Ordering::Relaxed) && TIMERLESS.lock().is_ok_and(|t| known(&t)) {
         return None;
     }
-    probe(delay, runtime)
+    probe(deadline, runtime)
 }
 
 #[cfg(panic = "unwind")]
-fn probe(delay: Duration, runtime: Id) -> Option<Sleep> {
-    match std::panic::catch_unwind(|| tokio::time::sleep(delay)) {
+fn probe(deadline: Instant, runtime: Id) -> Option<Sleep> {
+    match std::panic::catch_unwind(|| tokio::time::sleep_until(deadline)) {
         Ok(sleep) => Some(sleep),
         Err(_) => {
             if let Ok(mut timerless) = TIMERLESS.lock() {
                 if timerless.len() < REMEMBERED && !timerless.contains(&runtime) {
                     timerless.push(runtime);
+                    ANY_TIMERLESS.store(true, Ordering::Relaxed);
                 }
             }
             None
@@ -57,8 +76,8 @@ fn probe(delay: Duration, runtime: Id) -> Option<Sleep> {
 }
 
 #[cfg(not(panic = "unwind"))]
-fn probe(delay: Duration, _runtime: Id) -> Option<Sleep> {
-    Some(tokio::time::sleep(delay))
+fn probe(deadline: Instant, _runtime: Id) -> Option<Sleep> {
+    Some(tokio::time::sleep_until(deadline))
 }
 
 /// Runs `future` until it ends, or until `deadline` passes (`true` when it

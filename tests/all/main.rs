@@ -6,12 +6,14 @@ mod catalogue;
 // The counting allocator the benchmarks use too (it installs itself).
 #[path = "../../benches/support/counting_alloc.rs"]
 mod counting;
+mod deadline_whole_call;
 mod deadlines;
 mod decode;
 #[cfg(unix)] // its non-UTF-8 arguments are made from bytes
 mod explain;
 mod fault_server;
 mod fuzz;
+mod gateway;
 mod middleware;
 mod no_timers;
 mod outside_tokio;
@@ -27,4 +29,5 @@ mod signing_providers;
 mod soak;
 mod sts;
 mod support;
+mod throttle;
 mod transport;

@@ -498,7 +498,7 @@ async fn max_backoff_caps_every_wait() {
 
 #[tokio::test]
 async fn no_wait_is_started_that_would_pass_the_time_limit() {
-    // The first throttled wait is at least 2 ms; with 1 ms in all, none starts.
+    // The first throttled wait is at least 1 s; with 500 ms in all, none starts.
     let server = MockServer::start().await;
     mount(
         &server,
@@ -509,7 +509,9 @@ async fn no_wait_is_started_that_would_pass_the_time_limit() {
     )
     .await;
     let middleware = builder()
-        .max_elapsed(Some(Duration::from_millis(1)))
+        .throttle_backoff(Duration::from_secs(1))
+        .max_backoff(Duration::from_secs(5))
+        .max_elapsed(Some(Duration::from_millis(500)))
         .build();
 
     let err = send_err(client(middleware).post(format!("{}/throttled", server.uri()))).await;
@@ -518,24 +520,25 @@ async fn no_wait_is_started_that_would_pass_the_time_limit() {
     server.verify().await;
 }
 
-#[tokio::test(start_paused = true)]
+// In real time: under a paused clock the call's deadline timer would fire
+// while an attempt waits on the network (tokio jumps to the next timer).
+#[tokio::test]
 async fn the_time_limit_stops_the_wait_that_would_overrun_it() {
-    // Each answer asks for 4 s; 10 s in all: waits end at 4 s and 8 s, the
-    // third would end at 12 s, so the third answer is returned.
+    // Each answer asks for 1 s; 2.5 s in all: waits end at 1 s and 2 s, the
+    // third would end at 3 s, so the third answer is returned.
     let server = MockServer::start().await;
-    let busy = ResponseTemplate::new(503).insert_header("Retry-After", "4");
+    let busy = ResponseTemplate::new(503).insert_header("Retry-After", "1");
     mount(&server, &Method::GET, "/busy", busy, 3).await;
     let middleware = builder()
-        .max_elapsed(Some(Duration::from_secs(10)))
-        .body_read_timeout(None)
+        .max_elapsed(Some(Duration::from_millis(2_500)))
         .build();
     let start = tokio::time::Instant::now();
 
-    let err = send_err(paused_client(middleware).get(format!("{}/busy", server.uri()))).await;
+    let err = send_err(client(middleware).get(format!("{}/busy", server.uri()))).await;
     assert_ended(api(&err), 3, StopReason::TimeLimit, "");
-    assert_eq!(api(&err).waited(), Duration::from_secs(8));
+    assert_eq!(api(&err).waited(), Duration::from_secs(2));
     assert!(
-        start.elapsed() <= Duration::from_secs(10),
+        start.elapsed() <= Duration::from_millis(2_500),
         "{:?}",
         start.elapsed()
     );

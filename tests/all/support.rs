@@ -14,7 +14,6 @@ use huaweicloud_errors::{
 };
 use reqwest::{Request, Response};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Next, RequestBuilder};
-use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use wiremock::ResponseTemplate;
@@ -22,9 +21,12 @@ use wiremock::ResponseTemplate;
 /// The builder every test starts from: default rules, but delays of a few
 /// milliseconds (first wait at most 1 ms, throttled 2 to 5 ms, none over 5 ms)
 /// and a fixed jitter seed, so no test waits for real and every run draws the
-/// same waits.
+/// same waits; and no call deadline (tests of the deadline set one), since
+/// under a paused clock its timer would fire while an attempt waits on the
+/// network.
 pub(crate) fn builder() -> ErrorMiddlewareBuilder {
     ErrorMiddleware::builder()
+        .max_elapsed(None)
         .initial_backoff(Duration::from_millis(1))
         .max_backoff(Duration::from_millis(5))
         .throttle_backoff(Duration::from_millis(2))
@@ -76,7 +78,10 @@ pub(crate) fn client_with(
 /// A client for tests run with `tokio::time::pause`: the connection pool's
 /// idle timer is off, so the paused clock only moves for the middleware's own
 /// waits (an idle timer would let it jump 90 s while a request is in flight).
-/// Pair it with `.body_read_timeout(None)` on the middleware for the same reason.
+/// Pair it with `.body_read_timeout(None)` and `.max_elapsed(None)` on the
+/// middleware for the same reason: with the clock paused, tokio jumps to the
+/// next timer whenever every task waits on the network, so a body read
+/// deadline or a call deadline would fire in the middle of an exchange.
 pub(crate) fn paused_client(middleware: ErrorMiddleware) -> ClientWithMiddleware {
     let inner = reqwest_client().pool_idle_timeout(None).build().unwrap();
     client_with(inner, middleware)
@@ -248,30 +253,7 @@ impl Drop for RawServer {
 /// Reads one request (head, then a `Content-Length` body); false if the
 /// connection ended first.
 async fn read_request(stream: &mut TcpStream) -> bool {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    true
+    crate::gateway::read_request(stream, &mut Vec::new()).await
 }
 
 /// A loopback address nothing listens on: a port bound, then released.
