@@ -106,7 +106,7 @@
 //! - `tracing` (default): a span per call, an event per failed attempt
 //!   (attempt, status, code, class, request id, delay) and one when it gives
 //!   up, at WARN or the level given to
-//!   [`retry_log_level`](ErrorMiddlewareBuilder::retry_log_level) (giving up
+//!   `ErrorMiddlewareBuilder::retry_log_level` (giving up
 //!   where no retry was possible is DEBUG). No event carries request headers.
 //! - `signing` (default): the [`signing`] module, AK/SK signing
 //!   (`SDK-HMAC-SHA256`, `SDK-HMAC-SM3`, `V11-HMAC-SHA256`), credentials and
