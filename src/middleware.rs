@@ -40,7 +40,7 @@ use crate::{
 /// Transient failures, for the calls it is safe to repeat: [`RetryScope`](crate::RetryScope)
 /// holds the rule and its table (a concurrent modification on a 4xx or a
 /// throttled answer for every method; a 5xx, a timeout or a broken
-/// connection for idempotent calls only; a connect failure for every method;
+/// connection for idempotent calls only; a connect failure for every method, unless it happened at a redirect's target;
 /// user-fixable and permission errors and any 401 never). A throttled answer
 /// waits longer first (2 to 5 s). The limits below, `Retry-After` and the
 /// [`RetryBudget`] bound the retries; [`StopReason`] says which one ended a
@@ -347,7 +347,15 @@ impl ErrorMiddleware {
             drop(paid.take());
 
             // 2. Decide.
-            let failure = attempt.failure(spare.as_ref().map(Request::url));
+            let mut failure = attempt.failure(spare.as_ref().map(Request::url));
+            if !call.idempotent {
+                if let Some((host, addr)) = attempt.connect_failure_at_named_host(spare.as_ref()) {
+                    // Only a write needs to know whether it reached a host.
+                    if !first_hop_of(&host, addr).await {
+                        failure = Failure::AfterSend { timeout: false };
+                    }
+                }
+            }
             let state = RetryState {
                 idempotent: call.idempotent,
                 max_retries: call.max_retries,
@@ -731,9 +739,13 @@ impl Attempt {
                 status: err.status(),
             },
             // A connect failure at a redirect's target: the first hop
-            // received the request, so nothing proves it had no effect.
+            // received the request, so nothing proves it had no effect. (A
+            // failure on the port of a named host is settled by the loop,
+            // which can look the name up.)
             Attempt::Transport(err)
-                if err.is_connect() && request_url.is_some_and(|url| redirected(err, url)) =>
+                if err.is_connect()
+                    && request_url
+                        .is_some_and(|url| connect_failure_at(err, url) == ConnectAt::Redirect) =>
             {
                 Failure::AfterSend { timeout: false }
             }
@@ -747,8 +759,20 @@ impl Attempt {
     }
 }
 
-/// Whether the connect failure `err` happened somewhere other than `url`:
-/// at the target of a redirect, which means the first hop got the request.
+/// Where a connect failure happened, as far as the middleware can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnectAt {
+    /// At the URL's own host: nothing was sent.
+    FirstHop,
+    /// At the target of a redirect: the first hop received the request.
+    Redirect,
+    /// At this address on the URL's port, whose host is a name: a first hop
+    /// if the name resolves to it, else a redirect to another host.
+    Named(std::net::SocketAddr),
+}
+
+/// Where the connect failure `err` happened: at `url` itself, or at the
+/// target of a redirect, which means the first hop got the request.
 ///
 /// reqwest reports a failure during a redirect with the URL of the request
 /// as sent (its redirects run inside one `execute`), so the only trace of
@@ -756,22 +780,73 @@ impl Attempt {
 /// it does not export: its `Debug` form is `ConnectError("tcp connect
 /// error", 127.0.0.1:8080, Os { .. })`. An address whose port differs from
 /// the URL's, or an IP that differs from the URL's IP literal, is a redirect
-/// target. A redirect to another host on the same port is not detected when
-/// the URL names a host by name (its address is not known here); the test
-/// `a_post_redirected_to_a_closed_port_is_sent_once` pins the format.
+/// target; on the same port of a URL that names its host, the name decides
+/// ([`first_hop_of`]). The tests `a_post_redirected_to_a_closed_port_is_sent_once`
+/// and `a_post_redirected_to_another_host_on_the_same_port_is_sent_once` pin
+/// the format.
 #[cold]
-fn redirected(err: &reqwest::Error, url: &reqwest::Url) -> bool {
+fn connect_failure_at(err: &reqwest::Error, url: &reqwest::Url) -> ConnectAt {
     let Some(addr) = connect_failure_addr(err) else {
-        return false;
+        // No address (a DNS failure, say): nothing was connected to.
+        return ConnectAt::FirstHop;
     };
     if url.port_or_known_default() != Some(addr.port()) {
-        return true;
+        return ConnectAt::Redirect;
     }
-    let ip_literal = url
-        .host_str()
-        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
-        .and_then(|host| host.parse::<std::net::IpAddr>().ok());
-    ip_literal.is_some_and(|ip| ip != addr.ip())
+    let Some(host) = url.host_str() else {
+        return ConnectAt::Redirect;
+    };
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(ip) if ip == addr.ip() => ConnectAt::FirstHop,
+        Ok(_) => ConnectAt::Redirect,
+        Err(_) => ConnectAt::Named(addr),
+    }
+}
+
+/// Whether `host` (on `addr`'s port) resolves to `addr`: then a connect
+/// failure there was at the first hop. Asked only for a write that failed to
+/// connect on the port of a URL naming its host; a lookup that fails, or
+/// takes longer than [`NAME_LOOKUP_LIMIT`], counts as a redirect, so that
+/// the doubt never sends a write twice.
+#[cold]
+async fn first_hop_of(host: &str, addr: std::net::SocketAddr) -> bool {
+    let lookup = tokio::net::lookup_host((host, addr.port()));
+    let mut found = false;
+    let finished = crate::timer::with_deadline(Some(NAME_LOOKUP_LIMIT), async {
+        if let Ok(mut addrs) = lookup.await {
+            found = addrs.any(|a| a.ip() == addr.ip());
+        }
+    })
+    .await;
+    !finished && found
+}
+
+/// How long [`first_hop_of`] waits for the resolver.
+const NAME_LOOKUP_LIMIT: Duration = Duration::from_secs(1);
+
+impl Attempt {
+    /// The URL's host name and the address a connect failure happened at,
+    /// when it happened on the port of a URL that names its host (see
+    /// [`ConnectAt::Named`]).
+    fn connect_failure_at_named_host(
+        &self,
+        request: Option<&Request>,
+    ) -> Option<(String, std::net::SocketAddr)> {
+        let (Attempt::Transport(err), Some(request)) = (self, request) else {
+            return None;
+        };
+        if !err.is_connect() {
+            return None;
+        }
+        match connect_failure_at(err, request.url()) {
+            ConnectAt::Named(addr) => Some((request.url().host_str()?.to_owned(), addr)),
+            ConnectAt::FirstHop | ConnectAt::Redirect => None,
+        }
+    }
 }
 
 /// The address in the `ConnectError` among the sources of `err`, if any.

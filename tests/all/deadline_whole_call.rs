@@ -171,3 +171,48 @@ async fn a_post_redirected_to_a_closed_port_is_sent_once() {
     let _ = http.get(server.url("/v5/agencies")).send().await;
     assert_eq!(server.requests(), 1 + 4, "a GET is retried");
 }
+
+/// The usual redirect: to another host on the same port, from a URL that
+/// names its host. The failing address is not one `localhost` resolves to,
+/// so the first hop got the POST and it is not sent again.
+#[tokio::test]
+async fn a_post_redirected_to_another_host_on_the_same_port_is_sent_once() {
+    // A closed port on the server's port of another loopback address:
+    // nothing listens on 127.0.0.2 (the server binds 127.0.0.1 only).
+    let server = RawServer::start(move |mut stream: TcpStream| async move {
+        let port = stream.local_addr().unwrap().port();
+        let head = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.2:{port}/v5/agencies\r\ncontent-length: 0\r\n\r\n"
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+    })
+    .await;
+    let url = server.url("/v5/agencies").replace("127.0.0.1", "localhost");
+    let http = client(builder().build());
+    let err = http
+        .post(&url)
+        .body(r#"{"agency_name":"a"}"#)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert_eq!(server.requests(), 1, "the first hop got the POST");
+}
+
+/// A named host whose own address refuses the connection: nothing was sent,
+/// so a POST is tried again (the name resolves to the failing address).
+#[tokio::test]
+async fn a_post_refused_by_its_own_named_host_is_retried() {
+    let recorder = crate::support::Recorder::default();
+    let url = closed_port_url("/v5/agencies")
+        .await
+        .replace("127.0.0.1", "localhost");
+    let http = recorder.client(builder().initial_backoff(Duration::from_micros(1)).build());
+    let err = http.post(&url).body("{}").send().await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert_eq!(
+        recorder.seen().len(),
+        4,
+        "a connect failure at the first hop is retried"
+    );
+}
