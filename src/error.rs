@@ -535,8 +535,9 @@ fn is_unsafe_in_logs(c: char) -> bool {
             '\u{061C}'
                 | '\u{200B}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
+                // Invisible operators, bidi isolates, the deprecated format
+                // characters, and U+2065, unassigned but as invisible.
+                | '\u{2060}'..='\u{206F}'
                 | '\u{FEFF}'
                 | '\u{FFF9}'..='\u{FFFB}'
         )

@@ -1103,7 +1103,7 @@ fn display_escapes_invisible_characters() {
     let invisible = [
         '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{2060}',
         '\u{2061}', '\u{2062}', '\u{2063}', '\u{2064}', '\u{FEFF}', '\u{FFF9}', '\u{FFFA}',
-        '\u{FFFB}',
+        '\u{FFFB}', '\u{2065}', '\u{206A}', '\u{206F}',
     ];
     for c in invisible {
         let message = format!("admin{c} logged in");

@@ -268,7 +268,7 @@ fn check_decode(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<
     prop_assert!(shown.starts_with(status.as_str()));
     prop_assert!(
         !shown.chars().any(|c| c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')),
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')),
         "{:?}",
         shown
     );
@@ -306,13 +306,37 @@ fn check_decode(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<
             serde_json::Value::Array(items) => items.iter().any(serde_json::Value::is_object),
             _ => false,
         };
-        if read_as_value && keys_once && err.message() != String::from_utf8_lossy(text).trim() {
+        // A message that is the body's own text (whole or cut) changes with its formatting,
+        // and an integer beyond 64 bits comes back from serde_json as a float (which is no
+        // code): neither says anything about the decoder.
+        let whole = String::from_utf8_lossy(text);
+        let message = err.message();
+        let message_is_text = whole
+            .trim()
+            .starts_with(message.strip_suffix("…[truncated]").unwrap_or(message));
+        if read_as_value && keys_once && !message_is_text && numbers_survive(&value) {
             let compact = serde_json::to_vec(&value).unwrap();
             let other = ApiError::from_parts(status, headers, &compact);
             prop_assert_eq!(format!("{other:?}"), debug);
         }
     }
     Ok(())
+}
+
+/// Whether every number of `value` is written back as it was read: serde_json reads an
+/// integer beyond 64 bits as a float, whose digits differ.
+fn numbers_survive(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) => {
+            n.is_i64()
+                || n.is_u64()
+                || n.as_f64()
+                    .is_some_and(|f| f.fract() != 0.0 || f.abs() < 9.0e15)
+        }
+        serde_json::Value::Array(items) => items.iter().all(numbers_survive),
+        serde_json::Value::Object(map) => map.values().all(numbers_survive),
+        _ => true,
+    }
 }
 
 /// Whether a JSON text may send a key twice (serde_json keeps the last, the decoder the
