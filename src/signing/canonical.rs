@@ -20,7 +20,7 @@ fn encode_into(out: &mut String, text: &str) {
 /// not UTF-8 once decoded is kept as it was written. Text with nothing to
 /// decode (most keys and values) is borrowed, not copied.
 fn decode(text: &str, plus_is_space: bool) -> std::borrow::Cow<'_, str> {
-    if !text.contains('%') && !(plus_is_space && text.contains('+')) {
+    if !text.contains('%') && (!plus_is_space || !text.contains('+')) {
         return std::borrow::Cow::Borrowed(text);
     }
     let spaced;
