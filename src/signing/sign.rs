@@ -369,3 +369,46 @@ mod vectors {
         }
     }
 }
+
+#[cfg(test)]
+mod repeated_headers {
+    use super::*;
+
+    #[test]
+    fn a_header_sent_twice_signs_once_with_its_values_joined_by_a_comma() {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "https://iam.example.com/v5/users".parse().unwrap(),
+        );
+        let headers = request.headers_mut();
+        headers.append("x-b", HeaderValue::from_static("1"));
+        headers.append("x-a", HeaderValue::from_static("a"));
+        headers.append("x-b", HeaderValue::from_static(" 2 "));
+        headers.insert(X_SDK_DATE, HeaderValue::from_static("20200608T023900Z"));
+        let credentials = Credentials::new("AK", "SK");
+        sign(&mut request, &credentials, SystemTime::now()).unwrap();
+
+        let want_headers = [
+            ("host", "iam.example.com"),
+            ("x-a", "a"),
+            ("x-b", "1,2"),
+            ("x-sdk-date", "20200608T023900Z"),
+        ];
+        let canonical = canonical_request(
+            "GET",
+            "/v5/users",
+            None,
+            &want_headers,
+            &Algorithm::HmacSha256.hash().hex_digest(&[]),
+        );
+        let want = authorization(
+            &Algorithm::HmacSha256,
+            &credentials,
+            "20200608T023900Z",
+            &canonical,
+            &want_headers,
+        )
+        .unwrap();
+        assert_eq!(request.headers()[AUTHORIZATION], want.as_str());
+    }
+}
