@@ -61,17 +61,20 @@ impl Algorithm {
     }
 }
 
-/// The HMAC of `data` under `key` with hash `$hash`. (A macro: `Hmac<D>` is
-/// generic over digest *cores*, which a plain `D: Digest` bound cannot name.)
+/// The HMAC of `parts`, one after the other, under `key` with hash `$hash`.
+/// (A macro: `Hmac<D>` is generic over digest *cores*, which a plain
+/// `D: Digest` bound cannot name.)
 macro_rules! hmac {
-    ($hash:ty, $key:expr, $data:expr) => {
+    ($hash:ty, $key:expr, $parts:expr) => {
         // An HMAC takes a key of any length: `new_from_slice` cannot fail.
         match <Hmac<$hash> as Mac>::new_from_slice($key) {
             Ok(mut mac) => {
-                mac.update($data);
-                hex(&mac.finalize().into_bytes())
+                for part in $parts {
+                    mac.update(part);
+                }
+                Hex::of(&mac.finalize().into_bytes())
             }
-            Err(_) => String::new(),
+            Err(_) => Hex::of(&[0; 32]),
         }
     };
 }
@@ -101,32 +104,79 @@ impl Hash {
     }
 
     /// The lower-case hex hash of `parts`, one after the other.
-    pub(crate) fn hex_digest(self, parts: &[&[u8]]) -> String {
+    pub(crate) fn hex_digest(self, parts: &[&[u8]]) -> Hex {
         // Most calls (every GET) have no body: skip hashing nothing.
         if parts.iter().all(|p| p.is_empty()) {
-            return self.empty_digest().to_owned();
+            return Hex::of_text(self.empty_digest());
         }
         match self {
-            Hash::Sha256 => hex(&digest::<Sha256>(parts)),
-            Hash::Sm3 => hex(&digest::<Sm3>(parts)),
+            Hash::Sha256 => Hex::of(&digest::<Sha256>(parts)),
+            Hash::Sm3 => Hex::of(&digest::<Sm3>(parts)),
         }
     }
 
-    /// The lower-case hex HMAC of `data` under `key`.
-    pub(crate) fn hex_hmac(self, key: &[u8], data: &[u8]) -> String {
+    /// The lower-case hex HMAC of `parts`, one after the other, under `key`:
+    /// the string to sign is fed in its pieces rather than joined first.
+    pub(crate) fn hex_hmac(self, key: &[u8], parts: &[&[u8]]) -> Hex {
         match self {
-            Hash::Sha256 => hmac!(Sha256, key, data),
-            Hash::Sm3 => hmac!(Sm3, key, data),
+            Hash::Sha256 => hmac!(Sha256, key, parts),
+            Hash::Sm3 => hmac!(Sm3, key, parts),
         }
     }
 }
 
-fn digest<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+fn digest<D: Digest>(parts: &[&[u8]]) -> sha2::digest::Output<D> {
     let mut hasher = D::new();
     for part in parts {
         hasher.update(part);
     }
-    hasher.finalize().to_vec()
+    hasher.finalize()
+}
+
+/// A 32-byte hash (SHA-256 and SM3 alike) as lower-case hex, on the stack: a
+/// signature writes up to three, none of which outlives the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hex([u8; 64]);
+
+impl Hex {
+    /// The hex of `bytes`, 32 of them (a shorter input leaves `0`s).
+    fn of(bytes: &[u8]) -> Hex {
+        let mut out = [b'0'; 64];
+        write_hex(bytes, &mut out);
+        Hex(out)
+    }
+
+    /// A hex text of 64 characters, held as a `Hex`.
+    fn of_text(text: &str) -> Hex {
+        let mut out = [b'0'; 64];
+        out.copy_from_slice(text.as_bytes());
+        Hex(out)
+    }
+
+    /// The hex as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only `0-9a-f` are ever written: always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Hex {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl PartialEq<&str> for Hex {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The V11 signing key: the hex of HKDF-SHA256(IKM = SK, salt = AK, info, 32
@@ -143,13 +193,19 @@ pub(crate) fn derived_key(access_key: &str, secret_key: &str, info: &str) -> Str
 
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = vec![0; bytes.len() * 2];
+    write_hex(bytes, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the lower-case hex of `bytes` into `out`, two digits a byte, as
+/// far as `out` reaches.
+fn write_hex(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
-    out
 }
 
 #[cfg(test)]
@@ -174,7 +230,7 @@ mod tests {
     #[test]
     fn hmac_sha256_matches_rfc_4231_case_2() {
         assert_eq!(
-            Hash::Sha256.hex_hmac(b"Jefe", b"what do ya want for nothing?"),
+            Hash::Sha256.hex_hmac(b"Jefe", &[b"what do ya want for nothing?"]),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

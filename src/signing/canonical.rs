@@ -17,8 +17,12 @@ fn encode_into(out: &mut String, text: &str) {
 }
 
 /// Decodes `%XX` escapes (and, in a query, `+` as a space). A sequence that is
-/// not UTF-8 once decoded is kept as it was written.
+/// not UTF-8 once decoded is kept as it was written. Text with nothing to
+/// decode (most keys and values) is borrowed, not copied.
 fn decode(text: &str, plus_is_space: bool) -> std::borrow::Cow<'_, str> {
+    if !text.contains('%') && (!plus_is_space || !text.contains('+')) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let spaced;
     let text = if plus_is_space && text.contains('+') {
         spaced = text.replace('+', " ");
@@ -94,13 +98,9 @@ pub(crate) fn trim(value: &str) -> &str {
 /// and neither `application/json` nor `application/bson` (parameters such
 /// as `;charset=UTF-8` allowed).
 pub(crate) fn is_unsigned_content_type(content_type: &str) -> bool {
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    media != "application/json" && media != "application/bson"
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    !media.eq_ignore_ascii_case("application/json")
+        && !media.eq_ignore_ascii_case("application/bson")
 }
 
 #[cfg(test)]

@@ -5,25 +5,78 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::error::{SignError, SignErrorKind};
 
+/// An `X-Sdk-Date`, `YYYYMMDDTHHMMSSZ`, held on the stack: every signature
+/// writes one, and it never outlives the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SdkDate([u8; 16]);
+
+impl SdkDate {
+    /// `text` if it is of the form `YYYYMMDDTHHMMSSZ`.
+    pub(crate) fn parse(text: &str) -> Option<SdkDate> {
+        if !is_sdk_date(text) {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(text.as_bytes());
+        Some(SdkDate(bytes))
+    }
+
+    /// The date as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits, `T` and `Z` are ever written: always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for SdkDate {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for SdkDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl PartialEq<&str> for SdkDate {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// `time` as `X-Sdk-Date` writes it: `YYYYMMDDTHHMMSSZ`, in UTC.
-pub(crate) fn sdk_date(time: SystemTime) -> Result<String, SignError> {
+pub(crate) fn sdk_date(time: SystemTime) -> Result<SdkDate, SignError> {
     let secs = time
         .duration_since(UNIX_EPOCH)
         .map_err(|_| SignError::new(SignErrorKind::ClockBeforeEpoch))?
         .as_secs();
-    // 253402300800 is 10000-01-01T00:00:00Z.
+    // 253402300800 is 10000-01-01T00:00:00Z: past it the year needs a fifth digit.
     if secs >= 253_402_300_800 {
         return Err(SignError::new(SignErrorKind::ClockOutOfRange));
     }
     let days = secs / 86_400;
     let rest = secs % 86_400;
     let (year, month, day) = civil_from_days(days as i64);
-    Ok(format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    ))
+    // Digits written in place, not with `format!`: this runs on every signature.
+    let mut out = *b"00000000T000000Z";
+    put_digits(&mut out[0..4], year as u64);
+    put_digits(&mut out[4..6], u64::from(month));
+    put_digits(&mut out[6..8], u64::from(day));
+    put_digits(&mut out[9..11], rest / 3600);
+    put_digits(&mut out[11..13], rest / 60 % 60);
+    put_digits(&mut out[13..15], rest % 60);
+    Ok(SdkDate(out))
+}
+
+/// Writes `value` into `out` in decimal, zero-padded to `out`'s length.
+fn put_digits(out: &mut [u8], mut value: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// Whether `date` is of the form `YYYYMMDDTHHMMSSZ`.

@@ -1,18 +1,23 @@
 //! `sign` and `sign_with`: a request's canonical form, its string to sign,
 //! and the `Authorization` header.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 
 use super::algorithm::{Algorithm, derived_key};
 use super::canonical;
 use super::credentials::Credentials;
-use super::date::{is_sdk_date, sdk_date};
+use super::date::{SdkDate, is_sdk_date, sdk_date};
 use super::error::{SignError, SignErrorKind};
 
 /// The payload hash of a body the signature does not cover.
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+// Header names as constants: a look-up by `&str` parses the name every time.
+const X_SDK_DATE: HeaderName = HeaderName::from_static("x-sdk-date");
+const X_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-security-token");
 
 /// Signs `request` with `SDK-HMAC-SHA256` at `time`, as the official Python
 /// SDK and the vendor's signing guide do: sets `X-Sdk-Date` (unless the
@@ -85,87 +90,85 @@ pub fn sign_with(
     let hash = algorithm.hash();
     let headers = request.headers_mut();
 
-    let date = match headers.get("x-sdk-date") {
-        Some(value) => {
-            let date = text("x-sdk-date", value)?.to_owned();
-            if !is_sdk_date(&date) {
-                return Err(SignError::new(SignErrorKind::BadSdkDate));
-            }
-            date
-        }
+    let date = match headers.get(X_SDK_DATE) {
+        Some(value) => SdkDate::parse(text("x-sdk-date", value)?)
+            .ok_or(SignError::new(SignErrorKind::BadSdkDate))?,
         None => {
             let date = sdk_date(time)?;
-            headers.insert(
-                HeaderName::from_static("x-sdk-date"),
-                header_value(&date, "date")?,
-            );
+            headers.insert(X_SDK_DATE, header_value(&date, "date")?);
             date
         }
     };
     if let Some(token) = credentials.security_token() {
         let mut value = header_value(token, "security token")?;
         value.set_sensitive(true);
-        headers.insert(HeaderName::from_static("x-security-token"), value);
+        headers.insert(X_SECURITY_TOKEN, value);
     }
 
     let streaming = request.body().is_some_and(|b| b.as_bytes().is_none());
-    let unsigned_type = match request.headers().get(reqwest::header::CONTENT_TYPE) {
+    let unsigned_type = match request.headers().get(CONTENT_TYPE) {
         Some(value) => canonical::is_unsigned_content_type(text("content-type", value)?),
         None => false,
     };
+    let body_hash;
     let payload_hash = if streaming || unsigned_type {
         request.headers_mut().insert(
             HeaderName::from_static(hash.content_header()),
             HeaderValue::from_static(UNSIGNED_PAYLOAD),
         );
-        UNSIGNED_PAYLOAD.to_owned()
+        UNSIGNED_PAYLOAD
     } else {
         let body = request
             .body()
             .and_then(|b| b.as_bytes())
             .unwrap_or_default();
-        hash.hex_digest(&[body])
+        body_hash = hash.hex_digest(&[body]);
+        &*body_hash
     };
 
     let url = request.url();
-    let host = if request.headers().contains_key(reqwest::header::HOST) {
+    let host = if request.headers().contains_key(HOST) {
         None
     } else {
         let name = url
             .host_str()
             .ok_or(SignError::new(SignErrorKind::NoHost))?;
         Some(match url.port() {
-            Some(port) => format!("{name}:{port}"),
-            None => name.to_owned(),
+            Some(port) => Cow::Owned(format!("{name}:{port}")),
+            None => Cow::Borrowed(name),
         })
     };
-    let mut signed: Vec<(&str, String)> = Vec::with_capacity(request.headers().len() + 1);
-    if let Some(host) = &host {
-        signed.push(("host", host.clone()));
+    // Values are borrowed from the request, trimmed; only a header sent more
+    // than once needs a new string, its values joined by `,`.
+    let mut signed: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(request.headers().len() + 1);
+    if let Some(host) = host {
+        signed.push(("host", host));
     }
-    for name in request.headers().keys() {
+    // `HeaderMap::iter` yields a name once a value, a name's values one after
+    // the other: a repeat of the last name pushed is another of its values.
+    for (name, value) in request.headers() {
         let name = name.as_str();
         if !canonical::is_signed_header(name) {
             continue;
         }
-        let mut joined = String::new();
-        for (i, value) in request.headers().get_all(name).iter().enumerate() {
-            if i > 0 {
+        let value = canonical::trim(text(name, value)?);
+        match signed.last_mut() {
+            Some((last, joined)) if *last == name => {
+                let joined = joined.to_mut();
                 joined.push(',');
+                joined.push_str(value);
             }
-            joined.push_str(canonical::trim(text(name, value)?));
+            _ => signed.push((name, Cow::Borrowed(value))),
         }
-        signed.push((name, joined));
     }
     signed.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let signed: Vec<(&str, &str)> = signed.iter().map(|(n, v)| (*n, v.as_str())).collect();
 
     let canonical = canonical_request(
         request.method().as_str(),
         url.path(),
         url.query(),
         &signed,
-        &payload_hash,
+        payload_hash,
     );
     let authorization = authorization(algorithm, credentials, &date, &canonical, &signed)?;
     let mut value = header_value(&authorization, "access key")?;
@@ -186,11 +189,11 @@ fn header_value(text: &str, what: &'static str) -> Result<HeaderValue, SignError
 
 /// `Method \n URI \n Query \n Headers \n \n SignedHeaders \n PayloadHash`, with
 /// `headers` lower-cased, trimmed and sorted by name.
-pub(crate) fn canonical_request(
+pub(crate) fn canonical_request<V: AsRef<str>>(
     method: &str,
     path: &str,
     query: Option<&str>,
-    headers: &[(&str, &str)],
+    headers: &[(&str, V)],
     payload_hash: &str,
 ) -> String {
     let mut out = String::with_capacity(256 + path.len() + query.map_or(0, str::len));
@@ -203,7 +206,7 @@ pub(crate) fn canonical_request(
     for (name, value) in headers {
         out.push_str(name);
         out.push(':');
-        out.push_str(value);
+        out.push_str(value.as_ref());
         out.push('\n');
     }
     out.push('\n');
@@ -213,7 +216,7 @@ pub(crate) fn canonical_request(
     out
 }
 
-fn push_signed_headers(out: &mut String, headers: &[(&str, &str)]) {
+fn push_signed_headers<V>(out: &mut String, headers: &[(&str, V)]) {
     for (i, (name, _)) in headers.iter().enumerate() {
         if i > 0 {
             out.push(';');
@@ -223,56 +226,72 @@ fn push_signed_headers(out: &mut String, headers: &[(&str, &str)]) {
 }
 
 /// The string to sign of `canonical_request` at `date` (`YYYYMMDDTHHMMSSZ`).
+#[cfg(test)]
 pub(crate) fn string_to_sign(algorithm: &Algorithm, date: &str, canonical_request: &str) -> String {
+    let info = v11_info(algorithm, date);
     let hash = algorithm.hash().hex_digest(&[canonical_request.as_bytes()]);
+    string_to_sign_parts(algorithm, date, info.as_deref(), &hash).concat()
+}
+
+/// The string to sign in its pieces, `Algorithm \n Date \n [Info \n] Hash`,
+/// to feed the HMAC one by one rather than join them first. (Without
+/// `info`, its two pieces are empty.)
+fn string_to_sign_parts<'a>(
+    algorithm: &Algorithm,
+    date: &'a str,
+    info: Option<&'a str>,
+    hash: &'a str,
+) -> [&'a str; 7] {
+    let (info, info_end) = match info {
+        Some(info) => (info, "\n"),
+        None => ("", ""),
+    };
+    [algorithm.name(), "\n", date, "\n", info, info_end, hash]
+}
+
+/// The V11 scope `YYYYMMDD/region/service`; `None` for the other algorithms.
+fn v11_info(algorithm: &Algorithm, date: &str) -> Option<String> {
     match algorithm {
-        Algorithm::DerivedHmacSha256 { region, service } => format!(
-            "{}\n{date}\n{}\n{hash}",
-            algorithm.name(),
-            v11_info(date, region, service)
-        ),
-        _ => format!("{}\n{date}\n{hash}", algorithm.name()),
+        Algorithm::DerivedHmacSha256 { region, service } => Some(format!(
+            "{}/{region}/{service}",
+            date.get(..8).unwrap_or(date)
+        )),
+        _ => None,
     }
 }
 
-/// `YYYYMMDD/region/service`.
-fn v11_info(date: &str, region: &str, service: &str) -> String {
-    format!("{}/{region}/{service}", date.get(..8).unwrap_or(date))
-}
-
 /// The `Authorization` header of `canonical_request`.
-pub(crate) fn authorization(
+pub(crate) fn authorization<V>(
     algorithm: &Algorithm,
     credentials: &Credentials,
     date: &str,
     canonical_request: &str,
-    headers: &[(&str, &str)],
+    headers: &[(&str, V)],
 ) -> Result<String, SignError> {
     if !is_sdk_date(date) {
         return Err(SignError::new(SignErrorKind::BadSdkDate));
     }
-    let to_sign = string_to_sign(algorithm, date, canonical_request);
+    let hash = algorithm.hash();
+    let canonical_hash = hash.hex_digest(&[canonical_request.as_bytes()]);
+    let info = v11_info(algorithm, date);
+    let parts = string_to_sign_parts(algorithm, date, info.as_deref(), &canonical_hash);
+    let parts = parts.map(str::as_bytes);
     let access_key = credentials.access_key();
     let mut out = String::with_capacity(200);
     out.push_str(algorithm.name());
-    let signature = match algorithm {
-        Algorithm::DerivedHmacSha256 { region, service } => {
-            let info = v11_info(date, region, service);
-            let key = derived_key(access_key, credentials.secret_key(), &info);
+    let signature = match &info {
+        Some(info) => {
+            let key = derived_key(access_key, credentials.secret_key(), info);
             out.push_str(" Credential=");
             out.push_str(access_key);
             out.push('/');
-            out.push_str(&info);
-            algorithm
-                .hash()
-                .hex_hmac(key.as_bytes(), to_sign.as_bytes())
+            out.push_str(info);
+            hash.hex_hmac(key.as_bytes(), &parts)
         }
-        _ => {
+        None => {
             out.push_str(" Access=");
             out.push_str(access_key);
-            algorithm
-                .hash()
-                .hex_hmac(credentials.secret_key().as_bytes(), to_sign.as_bytes())
+            hash.hex_hmac(credentials.secret_key().as_bytes(), &parts)
         }
     };
     out.push_str(", SignedHeaders=");
@@ -348,5 +367,48 @@ mod vectors {
                 "{name}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod repeated_headers {
+    use super::*;
+
+    #[test]
+    fn a_header_sent_twice_signs_once_with_its_values_joined_by_a_comma() {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "https://iam.example.com/v5/users".parse().unwrap(),
+        );
+        let headers = request.headers_mut();
+        headers.append("x-b", HeaderValue::from_static("1"));
+        headers.append("x-a", HeaderValue::from_static("a"));
+        headers.append("x-b", HeaderValue::from_static(" 2 "));
+        headers.insert(X_SDK_DATE, HeaderValue::from_static("20200608T023900Z"));
+        let credentials = Credentials::new("AK", "SK");
+        sign(&mut request, &credentials, SystemTime::now()).unwrap();
+
+        let want_headers = [
+            ("host", "iam.example.com"),
+            ("x-a", "a"),
+            ("x-b", "1,2"),
+            ("x-sdk-date", "20200608T023900Z"),
+        ];
+        let canonical = canonical_request(
+            "GET",
+            "/v5/users",
+            None,
+            &want_headers,
+            &Algorithm::HmacSha256.hash().hex_digest(&[]),
+        );
+        let want = authorization(
+            &Algorithm::HmacSha256,
+            &credentials,
+            "20200608T023900Z",
+            &canonical,
+            &want_headers,
+        )
+        .unwrap();
+        assert_eq!(request.headers()[AUTHORIZATION], want.as_str());
     }
 }
