@@ -197,13 +197,18 @@ impl ApiError {
             (code, code_as_sent) = (None, None);
             classification = classifier.classify(status, None);
         }
-        let details = details
-            .into_iter()
-            .map(|d| ErrorDetail {
-                code: d.code.map(|(code, _)| code),
-                message: d.message,
-            })
-            .collect();
+        // Most bodies have no details: skip the conversion's setup for them.
+        let details = if details.is_empty() {
+            Vec::new()
+        } else {
+            details
+                .into_iter()
+                .map(|d| ErrorDetail {
+                    code: d.code.map(|(code, _)| code),
+                    message: d.message,
+                })
+                .collect()
+        };
         ApiError {
             inner: Box::new(Inner {
                 status,

@@ -42,7 +42,7 @@ impl<'a> Field<'a> {
     /// A message: a non-blank string, as sent.
     fn message(self) -> Option<&'a str> {
         match self {
-            Field::Str(s) if !s.trim().is_empty() => Some(s),
+            Field::Str(s) if !s.trim_start().is_empty() => Some(s),
             _ => None,
         }
     }
