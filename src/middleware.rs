@@ -347,15 +347,10 @@ impl ErrorMiddleware {
             drop(paid.take());
 
             // 2. Decide.
-            let mut failure = attempt.failure(spare.as_ref().map(Request::url));
-            if !call.idempotent {
-                if let Some((host, addr)) = attempt.connect_failure_at_named_host(spare.as_ref()) {
-                    // Only a write needs to know whether it reached a host.
-                    if !first_hop_of(&host, addr).await {
-                        failure = Failure::AfterSend { timeout: false };
-                    }
-                }
-            }
+            let redirected = attempt
+                .redirected(spare.as_ref().map(Request::url), call.idempotent)
+                .await;
+            let failure = attempt.failure(redirected);
             let state = RetryState {
                 idempotent: call.idempotent,
                 max_retries: call.max_retries,
@@ -729,24 +724,17 @@ enum Attempt {
 }
 
 impl Attempt {
-    /// What went wrong, as far as retrying is concerned; `request_url` is
-    /// where the attempt was sent, when a copy of the request is at hand to
-    /// tell (without one there is no retry to decide on).
-    fn failure(&self, request_url: Option<&reqwest::Url>) -> Failure {
+    /// What went wrong, as far as retrying is concerned; `redirected` is
+    /// what [`redirected`](Attempt::redirected) found.
+    fn failure(&self, redirected: bool) -> Failure {
         match self {
             Attempt::Answer(err) => Failure::Answer {
                 classification: err.classification(),
                 status: err.status(),
             },
             // A connect failure at a redirect's target: the first hop
-            // received the request, so nothing proves it had no effect. (A
-            // failure on the port of a named host is settled by the loop,
-            // which can look the name up.)
-            Attempt::Transport(err)
-                if err.is_connect()
-                    && request_url
-                        .is_some_and(|url| connect_failure_at(err, url) == ConnectAt::Redirect) =>
-            {
+            // received the request, so nothing proves it had no effect.
+            Attempt::Transport(err) if err.is_connect() && redirected => {
                 Failure::AfterSend { timeout: false }
             }
             Attempt::Transport(err) if err.is_connect() => Failure::Connect,
@@ -829,22 +817,25 @@ async fn first_hop_of(host: &str, addr: std::net::SocketAddr) -> bool {
 const NAME_LOOKUP_LIMIT: Duration = Duration::from_secs(1);
 
 impl Attempt {
-    /// The URL's host name and the address a connect failure happened at,
-    /// when it happened on the port of a URL that names its host (see
-    /// [`ConnectAt::Named`]).
-    fn connect_failure_at_named_host(
-        &self,
-        request: Option<&Request>,
-    ) -> Option<(String, std::net::SocketAddr)> {
-        let (Attempt::Transport(err), Some(request)) = (self, request) else {
-            return None;
+    /// Whether this attempt failed to connect at a redirect's target, so
+    /// that the first hop received the request; `request_url` is where it
+    /// was sent, when a copy of the request is at hand (without one there is
+    /// no retry to decide on). A failure on the port of a URL that names its
+    /// host is settled by looking the name up ([`first_hop_of`]), for a write
+    /// only: an idempotent call is retried either way.
+    async fn redirected(&self, request_url: Option<&reqwest::Url>, idempotent: bool) -> bool {
+        let (Attempt::Transport(err), Some(url)) = (self, request_url) else {
+            return false;
         };
         if !err.is_connect() {
-            return None;
+            return false;
         }
-        match connect_failure_at(err, request.url()) {
-            ConnectAt::Named(addr) => Some((request.url().host_str()?.to_owned(), addr)),
-            ConnectAt::FirstHop | ConnectAt::Redirect => None,
+        match (connect_failure_at(err, url), url.host_str()) {
+            (ConnectAt::FirstHop, _) => false,
+            (ConnectAt::Redirect, _) => true,
+            (ConnectAt::Named(_), _) if idempotent => false,
+            (ConnectAt::Named(addr), Some(host)) => !first_hop_of(host, addr).await,
+            (ConnectAt::Named(_), None) => true,
         }
     }
 }
