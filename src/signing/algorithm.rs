@@ -61,21 +61,14 @@ impl Algorithm {
     }
 }
 
-/// The HMAC of `parts`, one after the other, under `key` with hash `$hash`.
-/// (A macro: `Hmac<D>` is generic over digest *cores*, which a plain
-/// `D: Digest` bound cannot name.)
-macro_rules! hmac {
-    ($hash:ty, $key:expr, $parts:expr) => {
-        // An HMAC takes a key of any length: `new_from_slice` cannot fail.
-        match <Hmac<$hash> as Mac>::new_from_slice($key) {
-            Ok(mut mac) => {
-                for part in $parts {
-                    mac.update(part);
-                }
-                Hex::of(&mac.finalize().into_bytes())
-            }
-            Err(_) => Hex::of(&[0; 32]),
-        }
+/// `Hmac<$hash>` keyed with `$key`. (A macro: `Hmac<D>` is generic over
+/// digest *cores*, which a plain `D: Digest` bound cannot name.)
+macro_rules! keyed {
+    ($hash:ty, $key:expr) => {
+        // An HMAC takes a key of any length: `new_from_slice` cannot fail
+        // (the fallback, the all-zero key, is never used).
+        <Hmac<$hash> as Mac>::new_from_slice($key)
+            .unwrap_or_else(|_| <Hmac<$hash> as hmac::digest::KeyInit>::new(&Default::default()))
     };
 }
 
@@ -114,13 +107,69 @@ impl Hash {
             Hash::Sm3 => Hex::of(&digest::<Sm3>(parts)),
         }
     }
+}
 
-    /// The lower-case hex HMAC of `parts`, one after the other, under `key`:
-    /// the string to sign is fed in its pieces rather than joined first.
-    pub(crate) fn hex_hmac(self, key: &[u8], parts: &[&[u8]]) -> Hex {
+/// A hash fed piece by piece: the canonical request is hashed as it is
+/// written, never held whole.
+#[derive(Clone)]
+pub(crate) enum Hasher {
+    Sha256(Sha256),
+    Sm3(Sm3),
+}
+
+impl Hasher {
+    /// A hasher of `hash`, empty.
+    pub(crate) fn new(hash: Hash) -> Hasher {
+        match hash {
+            Hash::Sha256 => Hasher::Sha256(Sha256::new()),
+            Hash::Sm3 => Hasher::Sm3(Sm3::new()),
+        }
+    }
+
+    /// Feeds `bytes`.
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
         match self {
-            Hash::Sha256 => hmac!(Sha256, key, parts),
-            Hash::Sm3 => hmac!(Sm3, key, parts),
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sm3(h) => h.update(bytes),
+        }
+    }
+
+    /// The lower-case hex hash of everything fed.
+    pub(crate) fn hex(self) -> Hex {
+        match self {
+            Hasher::Sha256(h) => Hex::of(&h.finalize()),
+            Hasher::Sm3(h) => Hex::of(&h.finalize()),
+        }
+    }
+}
+
+/// An HMAC already keyed: the key's two blocks are hashed once, when
+/// [`Credentials`](super::Credentials) first sign, and each signature starts
+/// from a copy.
+#[derive(Clone)]
+pub(crate) enum KeyedMac {
+    Sha256(Hmac<Sha256>),
+    Sm3(Hmac<Sm3>),
+}
+
+impl KeyedMac {
+    /// An HMAC of `hash` under `key`.
+    pub(crate) fn new(hash: Hash, key: &[u8]) -> KeyedMac {
+        match hash {
+            Hash::Sha256 => KeyedMac::Sha256(keyed!(Sha256, key)),
+            Hash::Sm3 => KeyedMac::Sm3(keyed!(Sm3, key)),
+        }
+    }
+
+    /// The lower-case hex HMAC of `parts`, one after the other.
+    pub(crate) fn hex(mut self, parts: &[&[u8]]) -> Hex {
+        match &mut self {
+            KeyedMac::Sha256(mac) => parts.iter().for_each(|part| mac.update(part)),
+            KeyedMac::Sm3(mac) => parts.iter().for_each(|part| mac.update(part)),
+        }
+        match self {
+            KeyedMac::Sha256(mac) => Hex::of(&mac.finalize().into_bytes()),
+            KeyedMac::Sm3(mac) => Hex::of(&mac.finalize().into_bytes()),
         }
     }
 }
@@ -230,7 +279,7 @@ mod tests {
     #[test]
     fn hmac_sha256_matches_rfc_4231_case_2() {
         assert_eq!(
-            Hash::Sha256.hex_hmac(b"Jefe", &[b"what do ya want for nothing?"]),
+            KeyedMac::new(Hash::Sha256, b"Jefe").hex(&[b"what do ya want for nothing?"]),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

@@ -1,8 +1,13 @@
 //! The canonical request's parts: URI, query, headers. One function a rule.
 
+use std::borrow::Cow;
+
 use percent_encoding::{
     AsciiSet, NON_ALPHANUMERIC, percent_decode_str, percent_encode, utf8_percent_encode,
 };
+use smallvec::SmallVec;
+
+use super::algorithm::{Hash, Hasher, Hex};
 
 /// Every byte but `A-Z a-z 0-9 - _ . ~` is written `%XX` (upper-case hex).
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -11,28 +16,123 @@ const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// Where a canonical request is written: its hash when signing
+/// ([`HashSink`]), a `String` when a test reads it.
+pub(crate) trait Sink {
+    /// Appends `text`.
+    fn put(&mut self, text: &str);
+    /// Appends one ASCII byte, a separator.
+    fn put_byte(&mut self, byte: u8);
+}
+
+impl Sink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+
+    fn put_byte(&mut self, byte: u8) {
+        self.push(char::from(byte));
+    }
+}
+
+/// The hash of what is written, through a buffer on the stack: pieces are
+/// copied there and hashed a bufferful at a time (a typical request's whole
+/// canonical form at once), so signing needs neither a string on the heap
+/// nor a call into the hash for every piece.
+pub(crate) struct HashSink {
+    buffer: [u8; 512],
+    len: usize,
+    hasher: Hasher,
+}
+
+impl HashSink {
+    /// An empty sink hashing with `hash`.
+    pub(crate) fn new(hash: Hash) -> HashSink {
+        HashSink {
+            buffer: [0; 512],
+            len: 0,
+            hasher: Hasher::new(hash),
+        }
+    }
+
+    fn flush(&mut self) {
+        self.hasher.update(&self.buffer[..self.len]);
+        self.len = 0;
+    }
+
+    /// The lower-case hex hash of everything written.
+    pub(crate) fn finish(mut self) -> Hex {
+        self.flush();
+        self.hasher.hex()
+    }
+}
+
+impl Sink for HashSink {
+    fn put(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        if self.buffer.len() - self.len < bytes.len() {
+            self.flush();
+            if bytes.len() > self.buffer.len() {
+                self.hasher.update(bytes);
+                return;
+            }
+        }
+        let end = self.len + bytes.len();
+        self.buffer[self.len..end].copy_from_slice(bytes);
+        self.len = end;
+    }
+
+    fn put_byte(&mut self, byte: u8) {
+        if self.len == self.buffer.len() {
+            self.flush();
+        }
+        self.buffer[self.len] = byte;
+        self.len += 1;
+    }
+}
+
+/// Whether `byte` is written as it is: `A-Z a-z 0-9 - _ . ~`, the bytes
+/// [`ENCODE`] leaves out (a test checks the two agree on every byte).
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~')
+}
+
 /// Appends `text` percent-encoded to `out`.
-fn encode_into(out: &mut String, text: &str) {
-    out.extend(utf8_percent_encode(text, ENCODE));
+fn encode_into(out: &mut impl Sink, text: &str) {
+    // Most keys and values need no escape: written in one piece.
+    if text.bytes().all(is_unreserved) {
+        out.put(text);
+        return;
+    }
+    for chunk in utf8_percent_encode(text, ENCODE) {
+        out.put(chunk);
+    }
 }
 
 /// Decodes `%XX` escapes (and, in a query, `+` as a space). A sequence that is
 /// not UTF-8 once decoded is kept as it was written. Text with nothing to
 /// decode (most keys and values) is borrowed, not copied.
-fn decode(text: &str, plus_is_space: bool) -> std::borrow::Cow<'_, str> {
-    if !text.contains('%') && (!plus_is_space || !text.contains('+')) {
-        return std::borrow::Cow::Borrowed(text);
+fn decode(text: &str, plus_is_space: bool) -> Cow<'_, str> {
+    let mut escaped = false;
+    let mut plus = false;
+    for b in text.bytes() {
+        escaped |= b == b'%';
+        plus |= b == b'+';
+    }
+    plus &= plus_is_space;
+    if !escaped && !plus {
+        return Cow::Borrowed(text);
     }
     let spaced;
-    let text = if plus_is_space && text.contains('+') {
+    let text = if plus {
         spaced = text.replace('+', " ");
         &*spaced
     } else {
         text
     };
     match percent_decode_str(text).decode_utf8() {
-        Ok(decoded) => std::borrow::Cow::Owned(decoded.into_owned()),
-        Err(_) => std::borrow::Cow::Owned(text.to_owned()),
+        Ok(decoded) => Cow::Owned(decoded.into_owned()),
+        Err(_) => Cow::Owned(text.to_owned()),
     }
 }
 
@@ -40,45 +140,80 @@ fn decode(text: &str, plus_is_space: bool) -> std::borrow::Cow<'_, str> {
 /// percent-encoded, and a `/` at the end (`/v5/agencies` signs as
 /// `/v5/agencies/`, an empty path as `/`, and `a%20b%2Fc` as `a%20b/c`, as
 /// the Python SDK signs a path parameter `a b/c`).
-pub(crate) fn uri(path: &str, out: &mut String) {
-    let start = out.len();
-    let decoded: std::borrow::Cow<'_, [u8]> = percent_decode_str(path).into();
+pub(crate) fn uri(path: &str, out: &mut impl Sink) {
+    // A path of unreserved bytes and `/` alone (most paths) decodes and
+    // encodes to itself: written as it is, with the slashes it lacks.
+    if path.bytes().all(|b| b == b'/' || is_unreserved(b)) {
+        if !path.starts_with('/') {
+            out.put_byte(b'/');
+        }
+        out.put(path);
+        if !path.is_empty() && !path.ends_with('/') {
+            out.put_byte(b'/');
+        }
+        return;
+    }
+    uri_decoded(path, out);
+}
+
+/// [`uri`] for a path with bytes to decode or encode.
+fn uri_decoded(path: &str, out: &mut impl Sink) {
+    let decoded: Cow<'_, [u8]> = percent_decode_str(path).into();
+    // A `/` is written only between segments, so the output starts and ends
+    // with one exactly where the decoded path does.
+    if decoded.first() != Some(&b'/') {
+        out.put_byte(b'/');
+        if decoded.is_empty() {
+            return;
+        }
+    }
     for (i, segment) in decoded.split(|&b| b == b'/').enumerate() {
         if i > 0 {
-            out.push('/');
+            out.put_byte(b'/');
         }
-        out.extend(percent_encode(segment, ENCODE));
+        for chunk in percent_encode(segment, ENCODE) {
+            out.put(chunk);
+        }
     }
-    if !out[start..].starts_with('/') {
-        out.insert(start, '/');
-    }
-    if !out.ends_with('/') {
-        out.push('/');
+    if decoded.last() != Some(&b'/') {
+        out.put_byte(b'/');
     }
 }
+
+/// The query's pairs, decoded; most queries have a few, kept on the stack.
+type Pairs<'q> = SmallVec<[(Cow<'q, str>, Cow<'q, str>); 8]>;
 
 /// The canonical query: pairs decoded (`+` and `%20` both a space), sorted by
 /// key then value, each re-encoded as `key=value` and joined by `&`; a key
 /// without a value is `key=`.
-pub(crate) fn query(query: Option<&str>, out: &mut String) {
+pub(crate) fn query(query: Option<&str>, out: &mut impl Sink) {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return;
     };
-    let mut pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    // Most queries have no escape and no `+`: their pairs are borrowed as
+    // they are, with no look at each for something to decode.
+    let plain = !query.bytes().any(|b| b == b'%' || b == b'+');
+    write_query(query, plain, out);
+}
+
+/// [`query`] of a non-empty query, whose pairs are decoded unless `plain`.
+fn write_query(query: &str, plain: bool, out: &mut impl Sink) {
+    let mut pairs: Pairs<'_> = SmallVec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        pairs.push(if plain {
+            (Cow::Borrowed(key), Cow::Borrowed(value))
+        } else {
             (decode(key, true), decode(value, true))
-        })
-        .collect();
+        });
+    }
     pairs.sort_unstable();
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.put_byte(b'&');
         }
         encode_into(out, key);
-        out.push('=');
+        out.put_byte(b'=');
         encode_into(out, value);
     }
 }
@@ -86,7 +221,7 @@ pub(crate) fn query(query: Option<&str>, out: &mut String) {
 /// Whether a header is signed: every header but those whose name has a `_`
 /// (the SDKs skip them) and `Authorization` itself.
 pub(crate) fn is_signed_header(lower_name: &str) -> bool {
-    !lower_name.contains('_') && lower_name != "authorization"
+    !lower_name.as_bytes().contains(&b'_') && lower_name != "authorization"
 }
 
 /// A header value as signed: spaces and tabs trimmed at both ends, inner ones kept.
@@ -98,7 +233,10 @@ pub(crate) fn trim(value: &str) -> &str {
 /// and neither `application/json` nor `application/bson` (parameters such
 /// as `;charset=UTF-8` allowed).
 pub(crate) fn is_unsigned_content_type(content_type: &str) -> bool {
-    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let media = content_type
+        .split_once(';')
+        .map_or(content_type, |(media, _)| media)
+        .trim();
     !media.eq_ignore_ascii_case("application/json")
         && !media.eq_ignore_ascii_case("application/bson")
 }
@@ -187,7 +325,33 @@ mod tests {
         assert!(is_unsigned_content_type("text/plain"));
     }
 
+    #[test]
+    fn unreserved_bytes_are_exactly_those_the_encoding_leaves() {
+        for byte in 0..=u8::MAX {
+            let encoded: String = percent_encode(&[byte], ENCODE).collect();
+            assert_eq!(is_unreserved(byte), encoded.len() == 1, "{byte:#04x}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn the_shortcut_for_plain_paths_signs_as_the_general_rule(
+            path in "([a-z0-9/._~-]{1,4}|[ -~]|\\PC){0,6}"
+        ) {
+            let mut general = String::new();
+            uri_decoded(&path, &mut general);
+            prop_assert_eq!(canonical_uri(&path), general);
+        }
+
+        #[test]
+        fn the_shortcut_for_plain_queries_signs_as_the_general_rule(
+            q in "([a-z0-9=&._~-]{1,4}|[ -~]|\\PC){1,8}"
+        ) {
+            let mut general = String::new();
+            write_query(&q, false, &mut general);
+            prop_assert_eq!(canonical_query(&q), general);
+        }
+
         #[test]
         fn a_query_signs_the_same_in_any_order(
             mut pairs in proptest::collection::vec(("[a-z%+ 0-9]{0,6}", "\\PC{0,6}"), 0..6)

@@ -1,9 +1,10 @@
 //! The credentials a request is signed with.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
+use super::algorithm::{Hash, KeyedMac};
 use super::error::CredentialsError;
 use super::provider::EnvProvider;
 
@@ -36,6 +37,10 @@ struct Inner {
     project_id: Option<String>,
     domain_id: Option<String>,
     expires_at: Option<SystemTime>,
+    /// The HMACs keyed with `secret_key`, made when first signed with:
+    /// keying hashes two blocks, a third of a signature's hashing.
+    sha256_mac: OnceLock<KeyedMac>,
+    sm3_mac: OnceLock<KeyedMac>,
 }
 
 impl Credentials {
@@ -49,6 +54,8 @@ impl Credentials {
                 project_id: None,
                 domain_id: None,
                 expires_at: None,
+                sha256_mac: OnceLock::new(),
+                sm3_mac: OnceLock::new(),
             }),
         }
     }
@@ -117,6 +124,19 @@ impl Credentials {
         self.inner.expires_at
     }
 
+    /// An HMAC of `hash` keyed with the secret key, ready to feed (the
+    /// keying is done once per `Credentials` and hash, then copied).
+    pub(crate) fn keyed_mac(&self, hash: Hash) -> KeyedMac {
+        let cell = match hash {
+            Hash::Sha256 => &self.inner.sha256_mac,
+            Hash::Sm3 => &self.inner.sm3_mac,
+        };
+        cell.get_or_init(|| KeyedMac::new(hash, self.inner.secret_key.as_bytes()))
+            .clone()
+    }
+
+    /// A copy with `change` made. (No change touches the secret key, so the
+    /// keyed HMACs carried over stay right.)
     fn map(mut self, change: impl FnOnce(&mut Inner)) -> Credentials {
         change(Arc::make_mut(&mut self.inner));
         self

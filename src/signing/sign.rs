@@ -4,10 +4,13 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, Entry, HOST, HeaderMap, HeaderName, HeaderValue,
+};
+use smallvec::SmallVec;
 
-use super::algorithm::{Algorithm, derived_key};
-use super::canonical;
+use super::algorithm::{Algorithm, Hex, KeyedMac, derived_key};
+use super::canonical::{self, HashSink, Sink};
 use super::credentials::Credentials;
 use super::date::{SdkDate, is_sdk_date, sdk_date};
 use super::error::{SignError, SignErrorKind};
@@ -88,30 +91,14 @@ pub fn sign_with(
     algorithm: &Algorithm,
 ) -> Result<(), SignError> {
     let hash = algorithm.hash();
-    let headers = request.headers_mut();
-
-    let date = match headers.get(X_SDK_DATE) {
-        Some(value) => SdkDate::parse(text("x-sdk-date", value)?)
-            .ok_or(SignError::new(SignErrorKind::BadSdkDate))?,
-        None => {
-            let date = sdk_date(time)?;
-            headers.insert(X_SDK_DATE, header_value(&date, "date")?);
-            date
-        }
-    };
+    let date = date_header(request.headers_mut(), time)?;
     if let Some(token) = credentials.security_token() {
         let mut value = header_value(token, "security token")?;
         value.set_sensitive(true);
-        headers.insert(X_SECURITY_TOKEN, value);
+        request.headers_mut().insert(X_SECURITY_TOKEN, value);
     }
-
-    let streaming = request.body().is_some_and(|b| b.as_bytes().is_none());
-    let unsigned_type = match request.headers().get(CONTENT_TYPE) {
-        Some(value) => canonical::is_unsigned_content_type(text("content-type", value)?),
-        None => false,
-    };
     let body_hash;
-    let payload_hash = if streaming || unsigned_type {
+    let payload_hash = if is_unsigned_payload(request)? {
         request.headers_mut().insert(
             HeaderName::from_static(hash.content_header()),
             HeaderValue::from_static(UNSIGNED_PAYLOAD),
@@ -127,26 +114,14 @@ pub fn sign_with(
     };
 
     let url = request.url();
-    let host = if request.headers().contains_key(HOST) {
-        None
-    } else {
-        let name = url
-            .host_str()
-            .ok_or(SignError::new(SignErrorKind::NoHost))?;
-        Some(match url.port() {
-            Some(port) => Cow::Owned(format!("{name}:{port}")),
-            None => Cow::Borrowed(name),
-        })
-    };
     // Values are borrowed from the request, trimmed; only a header sent more
     // than once needs a new string, its values joined by `,`.
-    let mut signed: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(request.headers().len() + 1);
-    if let Some(host) = host {
-        signed.push(("host", host));
-    }
+    let mut signed = SignedHeaders::new();
+    let mut has_host = false;
     // `HeaderMap::iter` yields a name once a value, a name's values one after
     // the other: a repeat of the last name pushed is another of its values.
     for (name, value) in request.headers() {
+        has_host |= *name == HOST;
         let name = name.as_str();
         if !canonical::is_signed_header(name) {
             continue;
@@ -161,20 +136,70 @@ pub fn sign_with(
             _ => signed.push((name, Cow::Borrowed(value))),
         }
     }
+    if !has_host {
+        let name = url
+            .host_str()
+            .ok_or(SignError::new(SignErrorKind::NoHost))?;
+        signed.push((
+            "host",
+            match url.port() {
+                Some(port) => Cow::Owned(format!("{name}:{port}")),
+                None => Cow::Borrowed(name),
+            },
+        ));
+    }
     signed.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    let canonical = canonical_request(
+    let mut canonical = HashSink::new(hash);
+    canonical_request(
         request.method().as_str(),
         url.path(),
         url.query(),
         &signed,
         payload_hash,
+        &mut canonical,
     );
-    let authorization = authorization(algorithm, credentials, &date, &canonical, &signed)?;
-    let mut value = header_value(&authorization, "access key")?;
+    let authorization = authorization(algorithm, credentials, &date, &canonical.finish(), &signed)?;
+    // `SmallVec` (unlike `Vec`) holds its borrow of the headers until dropped.
+    drop(signed);
+    // From the `String` itself, not a copy of it.
+    let mut value = HeaderValue::try_from(authorization)
+        .map_err(|_| SignError::new(SignErrorKind::InvalidHeaderValue("access key")))?;
     value.set_sensitive(true);
     request.headers_mut().insert(AUTHORIZATION, value);
     Ok(())
+}
+
+/// The headers a signature covers, by name, with their values as signed; a
+/// request has a handful, kept on the stack.
+type SignedHeaders<'r> = SmallVec<[(&'r str, Cow<'r, str>); 12]>;
+
+/// The request's `X-Sdk-Date`, or `time` written there when it has none.
+fn date_header(headers: &mut HeaderMap, time: SystemTime) -> Result<SdkDate, SignError> {
+    match headers.entry(X_SDK_DATE) {
+        Entry::Occupied(date) => SdkDate::parse(text("x-sdk-date", date.get())?)
+            .ok_or(SignError::new(SignErrorKind::BadSdkDate)),
+        Entry::Vacant(slot) => {
+            let date = sdk_date(time)?;
+            slot.insert(header_value(&date, "date")?);
+            Ok(date)
+        }
+    }
+}
+
+/// Whether the body is sent as `UNSIGNED-PAYLOAD`, as the SDKs do for a
+/// streaming body or a `Content-Type` other than JSON.
+fn is_unsigned_payload(request: &reqwest::Request) -> Result<bool, SignError> {
+    if request.body().is_some_and(|b| b.as_bytes().is_none()) {
+        return Ok(true);
+    }
+    match request.headers().get(CONTENT_TYPE) {
+        Some(value) => Ok(canonical::is_unsigned_content_type(text(
+            "content-type",
+            value,
+        )?)),
+        None => Ok(false),
+    }
 }
 
 /// A header's value as text.
@@ -187,42 +212,51 @@ fn header_value(text: &str, what: &'static str) -> Result<HeaderValue, SignError
     HeaderValue::from_str(text).map_err(|_| SignError::new(SignErrorKind::InvalidHeaderValue(what)))
 }
 
-/// `Method \n URI \n Query \n Headers \n \n SignedHeaders \n PayloadHash`, with
-/// `headers` lower-cased, trimmed and sorted by name.
+/// Writes `Method \n URI \n Query \n Headers \n \n SignedHeaders \n PayloadHash`
+/// to `out`, with `headers` lower-cased, trimmed and sorted by name.
 pub(crate) fn canonical_request<V: AsRef<str>>(
     method: &str,
     path: &str,
     query: Option<&str>,
     headers: &[(&str, V)],
     payload_hash: &str,
-) -> String {
-    let mut out = String::with_capacity(256 + path.len() + query.map_or(0, str::len));
-    out.push_str(method);
-    out.push('\n');
-    canonical::uri(path, &mut out);
-    out.push('\n');
-    canonical::query(query, &mut out);
-    out.push('\n');
+    out: &mut impl Sink,
+) {
+    out.put(method);
+    out.put_byte(b'\n');
+    canonical::uri(path, out);
+    out.put_byte(b'\n');
+    canonical::query(query, out);
+    out.put_byte(b'\n');
     for (name, value) in headers {
-        out.push_str(name);
-        out.push(':');
-        out.push_str(value.as_ref());
-        out.push('\n');
+        out.put(name);
+        out.put_byte(b':');
+        out.put(value.as_ref());
+        out.put_byte(b'\n');
     }
-    out.push('\n');
-    push_signed_headers(&mut out, headers);
-    out.push('\n');
-    out.push_str(payload_hash);
-    out
+    out.put_byte(b'\n');
+    signed_header_names(headers, out);
+    out.put_byte(b'\n');
+    out.put(payload_hash);
 }
 
-fn push_signed_headers<V>(out: &mut String, headers: &[(&str, V)]) {
+/// `name;name;...`, the names of `headers`.
+fn signed_header_names<V>(headers: &[(&str, V)], out: &mut impl Sink) {
     for (i, (name, _)) in headers.iter().enumerate() {
         if i > 0 {
-            out.push(';');
+            out.put_byte(b';');
         }
-        out.push_str(name);
+        out.put(name);
     }
+}
+
+/// The length of [`signed_header_names`].
+fn signed_header_names_len<V>(headers: &[(&str, V)]) -> usize {
+    headers
+        .iter()
+        .map(|(name, _)| name.len() + 1)
+        .sum::<usize>()
+        .saturating_sub(1)
 }
 
 /// The string to sign of `canonical_request` at `date` (`YYYYMMDDTHHMMSSZ`).
@@ -260,45 +294,78 @@ fn v11_info(algorithm: &Algorithm, date: &str) -> Option<String> {
     }
 }
 
-/// The `Authorization` header of `canonical_request`.
+/// The `Authorization` header of the canonical request hashed as
+/// `canonical_hash`, written to a `String` of exactly its length (so that
+/// the header value takes it over without a copy).
 pub(crate) fn authorization<V>(
     algorithm: &Algorithm,
     credentials: &Credentials,
     date: &str,
-    canonical_request: &str,
+    canonical_hash: &Hex,
     headers: &[(&str, V)],
 ) -> Result<String, SignError> {
     if !is_sdk_date(date) {
         return Err(SignError::new(SignErrorKind::BadSdkDate));
     }
-    let hash = algorithm.hash();
-    let canonical_hash = hash.hex_digest(&[canonical_request.as_bytes()]);
     let info = v11_info(algorithm, date);
-    let parts = string_to_sign_parts(algorithm, date, info.as_deref(), &canonical_hash);
+    let parts = string_to_sign_parts(algorithm, date, info.as_deref(), canonical_hash);
     let parts = parts.map(str::as_bytes);
     let access_key = credentials.access_key();
-    let mut out = String::with_capacity(200);
-    out.push_str(algorithm.name());
-    let signature = match &info {
+    let (credential, scope, signature) = match &info {
         Some(info) => {
             let key = derived_key(access_key, credentials.secret_key(), info);
-            out.push_str(" Credential=");
-            out.push_str(access_key);
-            out.push('/');
-            out.push_str(info);
-            hash.hex_hmac(key.as_bytes(), &parts)
+            let mac = KeyedMac::new(algorithm.hash(), key.as_bytes());
+            (" Credential=", Some(info.as_str()), mac.hex(&parts))
         }
-        None => {
-            out.push_str(" Access=");
-            out.push_str(access_key);
-            hash.hex_hmac(credentials.secret_key().as_bytes(), &parts)
-        }
+        None => (
+            " Access=",
+            None,
+            credentials.keyed_mac(algorithm.hash()).hex(&parts),
+        ),
     };
-    out.push_str(", SignedHeaders=");
-    push_signed_headers(&mut out, headers);
-    out.push_str(", Signature=");
+    const SIGNED_HEADERS: &str = ", SignedHeaders=";
+    const SIGNATURE: &str = ", Signature=";
+    let len = algorithm.name().len()
+        + credential.len()
+        + access_key.len()
+        + scope.map_or(0, |scope| 1 + scope.len())
+        + SIGNED_HEADERS.len()
+        + signed_header_names_len(headers)
+        + SIGNATURE.len()
+        + signature.len();
+    let mut out = String::with_capacity(len);
+    out.push_str(algorithm.name());
+    out.push_str(credential);
+    out.push_str(access_key);
+    if let Some(scope) = scope {
+        out.push('/');
+        out.push_str(scope);
+    }
+    out.push_str(SIGNED_HEADERS);
+    signed_header_names(headers, &mut out);
+    out.push_str(SIGNATURE);
     out.push_str(&signature);
     Ok(out)
+}
+
+/// The canonical request as text.
+#[cfg(test)]
+pub(crate) fn canonical_text<V: AsRef<str>>(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: &[(&str, V)],
+    payload_hash: &str,
+) -> String {
+    let mut out = String::new();
+    canonical_request(method, path, query, headers, payload_hash, &mut out);
+    out
+}
+
+/// The hash of a canonical request, as [`authorization`] takes it.
+#[cfg(test)]
+pub(crate) fn hash_of(algorithm: &Algorithm, canonical_request: &str) -> Hex {
+    algorithm.hash().hex_digest(&[canonical_request.as_bytes()])
 }
 
 #[cfg(test)]
@@ -339,7 +406,7 @@ mod vectors {
                 .collect();
             let algorithm = algorithm(v);
             let body = v["body"].as_str().unwrap();
-            let canonical = canonical_request(
+            let canonical = canonical_text(
                 v["method"].as_str().unwrap(),
                 url.path(),
                 url.query(),
@@ -362,7 +429,14 @@ mod vectors {
                 v["secret_key"].as_str().unwrap(),
             );
             assert_eq!(
-                authorization(&algorithm, &credentials, date, &canonical, &headers).unwrap(),
+                authorization(
+                    &algorithm,
+                    &credentials,
+                    date,
+                    &hash_of(&algorithm, &canonical),
+                    &headers
+                )
+                .unwrap(),
                 v["authorization"].as_str().unwrap(),
                 "{name}"
             );
@@ -394,7 +468,7 @@ mod repeated_headers {
             ("x-b", "1,2"),
             ("x-sdk-date", "20200608T023900Z"),
         ];
-        let canonical = canonical_request(
+        let canonical = canonical_text(
             "GET",
             "/v5/users",
             None,
@@ -405,10 +479,57 @@ mod repeated_headers {
             &Algorithm::HmacSha256,
             &credentials,
             "20200608T023900Z",
-            &canonical,
+            &hash_of(&Algorithm::HmacSha256, &canonical),
             &want_headers,
         )
         .unwrap();
         assert_eq!(request.headers()[AUTHORIZATION], want.as_str());
+    }
+}
+
+#[cfg(test)]
+mod keyed_mac_cache {
+    use super::*;
+
+    fn authorization_of(credentials: &Credentials, algorithm: &Algorithm) -> HeaderValue {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::GET,
+            "https://iam.example.com/v5/users?limit=1".parse().unwrap(),
+        );
+        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_591_583_940);
+        sign_with(&mut request, credentials, time, algorithm).unwrap();
+        request.headers()[AUTHORIZATION].clone()
+    }
+
+    #[test]
+    fn one_credentials_signs_with_each_hash_as_fresh_ones_do() {
+        let shared = Credentials::new("AK", "SK");
+        for algorithm in [
+            Algorithm::HmacSha256,
+            Algorithm::HmacSm3,
+            Algorithm::HmacSha256,
+            Algorithm::HmacSm3,
+        ] {
+            let fresh = Credentials::new("AK", "SK");
+            assert_eq!(
+                authorization_of(&shared, &algorithm),
+                authorization_of(&fresh, &algorithm),
+                "{algorithm:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_copy_with_other_fields_keeps_signing_with_the_same_secret() {
+        let first = Credentials::new("AK", "SK");
+        let before = authorization_of(&first, &Algorithm::HmacSha256);
+        // The copy carries the keyed HMAC made above.
+        let copy = first.with_domain_id("d-1");
+        assert_eq!(authorization_of(&copy, &Algorithm::HmacSha256), before);
+        let other_secret = Credentials::new("AK", "SK2");
+        assert_ne!(
+            authorization_of(&other_secret, &Algorithm::HmacSha256),
+            before
+        );
     }
 }
