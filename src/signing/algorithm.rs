@@ -202,6 +202,11 @@ impl Hex {
         Hex(out)
     }
 
+    /// The hex's bytes, without the look at them that [`Hex::as_str`] takes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The hex as text.
     pub(crate) fn as_str(&self) -> &str {
         // Only `0-9a-f` are ever written: always UTF-8.

@@ -196,11 +196,34 @@ pub(crate) fn query(query: Option<&str>, out: &mut impl Sink) {
     write_query(query, plain, out);
 }
 
+/// `text` split at every `separator` (ASCII), looked for byte by byte: the
+/// query's parts are a few bytes long, too short for `str::split`'s search
+/// to pay for itself.
+fn split_ascii(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|b| b == separator) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// [`query`] of a non-empty query, whose pairs are decoded unless `plain`.
 fn write_query(query: &str, plain: bool, out: &mut impl Sink) {
     let mut pairs: Pairs<'_> = SmallVec::new();
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    for pair in split_ascii(query, b'&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = match pair.bytes().position(|b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, ""),
+        };
         pairs.push(if plain {
             (Cow::Borrowed(key), Cow::Borrowed(value))
         } else {
@@ -226,7 +249,15 @@ pub(crate) fn is_signed_header(lower_name: &str) -> bool {
 
 /// A header value as signed: spaces and tabs trimmed at both ends, inner ones kept.
 pub(crate) fn trim(value: &str) -> &str {
-    value.trim_matches([' ', '\t'])
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = value.as_bytes();
+    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |last| last + 1);
+    // Both ends are next to an ASCII byte: char boundaries.
+    value.get(start..end).unwrap_or_default()
 }
 
 /// Whether a `Content-Type` makes the SDKs send `UNSIGNED-PAYLOAD`: present
@@ -314,6 +345,20 @@ mod tests {
     #[test]
     fn values_are_trimmed_but_inner_spaces_kept() {
         assert_eq!(trim("  a  b \t"), "a  b");
+        assert_eq!(trim("\t é \t"), "é");
+        assert_eq!(trim(" \t "), "");
+        assert_eq!(trim(""), "");
+    }
+
+    #[test]
+    fn splitting_keeps_every_part_as_str_split_does() {
+        for text in ["", "&", "a", "a&b", "&a&&b&", "é&ü"] {
+            assert_eq!(
+                split_ascii(text, b'&').collect::<Vec<_>>(),
+                text.split('&').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

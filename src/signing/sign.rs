@@ -148,7 +148,8 @@ pub fn sign_with(
             },
         ));
     }
-    signed.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // Compared byte by byte inline: names are short, and differ early.
+    signed.sort_unstable_by(|a, b| a.0.bytes().cmp(b.0.bytes()));
 
     let mut canonical = HashSink::new(hash);
     canonical_request(
@@ -162,7 +163,7 @@ pub fn sign_with(
     let authorization = authorization(algorithm, credentials, &date, &canonical.finish(), &signed)?;
     // `SmallVec` (unlike `Vec`) holds its borrow of the headers until dropped.
     drop(signed);
-    // From the `String` itself, not a copy of it.
+    // From the buffer itself, not a copy of it.
     let mut value = HeaderValue::try_from(authorization)
         .map_err(|_| SignError::new(SignErrorKind::InvalidHeaderValue("access key")))?;
     value.set_sensitive(true);
@@ -204,7 +205,11 @@ fn is_unsigned_payload(request: &reqwest::Request) -> Result<bool, SignError> {
 
 /// A header's value as text.
 fn text<'v>(name: &str, value: &'v HeaderValue) -> Result<&'v str, SignError> {
-    std::str::from_utf8(value.as_bytes())
+    // Visible ASCII (nearly every value) is checked by a plain loop; only
+    // the rest goes through UTF-8 validation.
+    value
+        .to_str()
+        .or_else(|_| std::str::from_utf8(value.as_bytes()))
         .map_err(|_| SignError::new(SignErrorKind::HeaderNotText(name.to_owned())))
 }
 
@@ -264,7 +269,8 @@ fn signed_header_names_len<V>(headers: &[(&str, V)]) -> usize {
 pub(crate) fn string_to_sign(algorithm: &Algorithm, date: &str, canonical_request: &str) -> String {
     let info = v11_info(algorithm, date);
     let hash = algorithm.hash().hex_digest(&[canonical_request.as_bytes()]);
-    string_to_sign_parts(algorithm, date, info.as_deref(), &hash).concat()
+    String::from_utf8(string_to_sign_parts(algorithm, date, info.as_deref(), &hash).concat())
+        .unwrap_or_default()
 }
 
 /// The string to sign in its pieces, `Algorithm \n Date \n [Info \n] Hash`,
@@ -274,13 +280,22 @@ fn string_to_sign_parts<'a>(
     algorithm: &Algorithm,
     date: &'a str,
     info: Option<&'a str>,
-    hash: &'a str,
-) -> [&'a str; 7] {
-    let (info, info_end) = match info {
-        Some(info) => (info, "\n"),
-        None => ("", ""),
+    hash: &'a Hex,
+) -> [&'a [u8]; 7] {
+    let (info, info_end): (&[u8], &[u8]) = match info {
+        Some(info) => (info.as_bytes(), b"\n"),
+        None => (b"", b""),
     };
-    [algorithm.name(), "\n", date, "\n", info, info_end, hash]
+    let name = algorithm.name().as_bytes();
+    [
+        name,
+        b"\n",
+        date.as_bytes(),
+        b"\n",
+        info,
+        info_end,
+        hash.as_bytes(),
+    ]
 }
 
 /// The V11 scope `YYYYMMDD/region/service`; `None` for the other algorithms.
@@ -295,21 +310,20 @@ fn v11_info(algorithm: &Algorithm, date: &str) -> Option<String> {
 }
 
 /// The `Authorization` header of the canonical request hashed as
-/// `canonical_hash`, written to a `String` of exactly its length (so that
-/// the header value takes it over without a copy).
+/// `canonical_hash`, written to a buffer of exactly its length (so that the
+/// header value takes it over without a copy).
 pub(crate) fn authorization<V>(
     algorithm: &Algorithm,
     credentials: &Credentials,
     date: &str,
     canonical_hash: &Hex,
     headers: &[(&str, V)],
-) -> Result<String, SignError> {
+) -> Result<Vec<u8>, SignError> {
     if !is_sdk_date(date) {
         return Err(SignError::new(SignErrorKind::BadSdkDate));
     }
     let info = v11_info(algorithm, date);
     let parts = string_to_sign_parts(algorithm, date, info.as_deref(), canonical_hash);
-    let parts = parts.map(str::as_bytes);
     let access_key = credentials.access_key();
     let (credential, scope, signature) = match &info {
         Some(info) => {
@@ -333,18 +347,23 @@ pub(crate) fn authorization<V>(
         + signed_header_names_len(headers)
         + SIGNATURE.len()
         + signature.len();
-    let mut out = String::with_capacity(len);
-    out.push_str(algorithm.name());
-    out.push_str(credential);
-    out.push_str(access_key);
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(algorithm.name().as_bytes());
+    out.extend_from_slice(credential.as_bytes());
+    out.extend_from_slice(access_key.as_bytes());
     if let Some(scope) = scope {
-        out.push('/');
-        out.push_str(scope);
+        out.push(b'/');
+        out.extend_from_slice(scope.as_bytes());
     }
-    out.push_str(SIGNED_HEADERS);
-    signed_header_names(headers, &mut out);
-    out.push_str(SIGNATURE);
-    out.push_str(&signature);
+    out.extend_from_slice(SIGNED_HEADERS.as_bytes());
+    for (i, (name, _)) in headers.iter().enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        out.extend_from_slice(name.as_bytes());
+    }
+    out.extend_from_slice(SIGNATURE.as_bytes());
+    out.extend_from_slice(signature.as_bytes());
     Ok(out)
 }
 
@@ -437,7 +456,7 @@ mod vectors {
                     &headers
                 )
                 .unwrap(),
-                v["authorization"].as_str().unwrap(),
+                v["authorization"].as_str().unwrap().as_bytes(),
                 "{name}"
             );
         }
@@ -483,7 +502,7 @@ mod repeated_headers {
             &want_headers,
         )
         .unwrap();
-        assert_eq!(request.headers()[AUTHORIZATION], want.as_str());
+        assert_eq!(request.headers()[AUTHORIZATION].as_bytes(), want);
     }
 }
 
