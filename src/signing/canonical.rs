@@ -180,9 +180,6 @@ fn uri_decoded(path: &str, out: &mut impl Sink) {
     }
 }
 
-/// The query's pairs, decoded; most queries have a few, kept on the stack.
-type Pairs<'q> = SmallVec<[(Cow<'q, str>, Cow<'q, str>); 8]>;
-
 /// The canonical query: pairs decoded (`+` and `%20` both a space), sorted by
 /// key then value, each re-encoded as `key=value` and joined by `&`; a key
 /// without a value is `key=`.
@@ -218,26 +215,44 @@ fn split_ascii(text: &str, separator: u8) -> impl Iterator<Item = &str> {
 
 /// [`query`] of a non-empty query, whose pairs are decoded unless `plain`.
 fn write_query(query: &str, plain: bool, out: &mut impl Sink) {
-    let mut pairs: Pairs<'_> = SmallVec::new();
+    if plain {
+        write_pairs(query, |text| text, out);
+    } else {
+        write_pairs(query, |text| decode(text, true), out);
+    }
+}
+
+/// The query's pairs, each part as `read` gives it (borrowed, or decoded),
+/// sorted and written; most queries have a few, kept on the stack.
+fn write_pairs<'q, S: AsRef<str>>(
+    query: &'q str,
+    read: impl Fn(&'q str) -> S,
+    out: &mut impl Sink,
+) {
+    let mut pairs: SmallVec<[(S, S); 8]> = SmallVec::new();
     for pair in split_ascii(query, b'&').filter(|pair| !pair.is_empty()) {
         let (key, value) = match pair.bytes().position(|b| b == b'=') {
             Some(at) => (&pair[..at], &pair[at + 1..]),
             None => (pair, ""),
         };
-        pairs.push(if plain {
-            (Cow::Borrowed(key), Cow::Borrowed(value))
-        } else {
-            (decode(key, true), decode(value, true))
-        });
+        pairs.push((read(key), read(value)));
     }
-    pairs.sort_unstable();
+    // By key, then value, byte by byte inline: the parts are short.
+    fn bytes<S: AsRef<str>>(part: &S) -> std::slice::Iter<'_, u8> {
+        part.as_ref().as_bytes().iter()
+    }
+    pairs.sort_unstable_by(|a, b| {
+        bytes(&a.0)
+            .cmp(bytes(&b.0))
+            .then_with(|| bytes(&a.1).cmp(bytes(&b.1)))
+    });
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
             out.put_byte(b'&');
         }
-        encode_into(out, key);
+        encode_into(out, key.as_ref());
         out.put_byte(b'=');
-        encode_into(out, value);
+        encode_into(out, value.as_ref());
     }
 }
 

@@ -1,6 +1,7 @@
 //! Times as the signature and the metadata service write them, computed from
 //! `SystemTime` with the civil-from-days algorithm (no calendar crate needed).
 
+use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::error::{SignError, SignErrorKind};
@@ -57,6 +58,24 @@ pub(crate) fn sdk_date(time: SystemTime) -> Result<SdkDate, SignError> {
     if secs >= 253_402_300_800 {
         return Err(SignError::new(SignErrorKind::ClockOutOfRange));
     }
+    // Signatures made within the same second write the same date: the
+    // last one written on this thread is kept.
+    thread_local! {
+        static LAST: Cell<(u64, SdkDate)> = const { Cell::new((u64::MAX, SdkDate(*b"00000000T000000Z"))) };
+    }
+    if let Ok((last_secs, last)) = LAST.try_with(Cell::get) {
+        if last_secs == secs {
+            return Ok(last);
+        }
+    }
+    let date = write_sdk_date(secs);
+    // A thread being torn down has no cache: nothing to keep then.
+    let _ = LAST.try_with(|cell| cell.set((secs, date)));
+    Ok(date)
+}
+
+/// `secs` since 1970 (before year 10000) as `YYYYMMDDTHHMMSSZ`.
+fn write_sdk_date(secs: u64) -> SdkDate {
     let days = secs / 86_400;
     let rest = secs % 86_400;
     let (year, month, day) = civil_from_days(days as i64);
@@ -68,7 +87,7 @@ pub(crate) fn sdk_date(time: SystemTime) -> Result<SdkDate, SignError> {
     put_digits(&mut out[9..11], rest / 3600);
     put_digits(&mut out[11..13], rest / 60 % 60);
     put_digits(&mut out[13..15], rest % 60);
-    Ok(SdkDate(out))
+    SdkDate(out)
 }
 
 /// Writes `value` into `out` in decimal, zero-padded to `out`'s length.
@@ -213,6 +232,26 @@ mod tests {
         // A leap day.
         assert_eq!(sdk_date(at(951_782_400)).unwrap(), "20000229T000000Z");
         assert_eq!(sdk_date(at(253_402_300_799)).unwrap(), "99991231T235959Z");
+    }
+
+    #[test]
+    fn the_date_kept_from_the_last_signature_is_only_reused_within_its_second() {
+        let at = |secs| UNIX_EPOCH + Duration::from_secs(secs);
+        for secs in [
+            1_591_583_940,
+            1_591_583_940,
+            1_591_583_941,
+            1_591_583_940,
+            0,
+            86_400,
+        ] {
+            assert_eq!(sdk_date(at(secs)).unwrap(), write_sdk_date(secs), "{secs}");
+        }
+        // Within a second, the fraction does not matter.
+        let early = sdk_date(at(1_591_583_940)).unwrap();
+        let late = sdk_date(at(1_591_583_940) + Duration::from_millis(999)).unwrap();
+        assert_eq!(early, late);
+        assert_eq!(early, "20200608T023900Z");
     }
 
     #[test]

@@ -194,15 +194,17 @@ fn floor_and_headers(request: &mut reqwest::Request, canonical: &str, signed_hea
         // Owning its bytes, as a date written at signing time does.
         reqwest::header::HeaderValue::from_bytes(DATE.as_bytes()).unwrap(),
     );
-    let mut authorization = String::with_capacity(200);
-    for part in [
+    let parts = [
         "SDK-HMAC-SHA256 Access=",
         AK,
         ", SignedHeaders=",
         signed_headers,
         ", Signature=",
         &signature,
-    ] {
+    ];
+    // At its exact length, so that the header value takes it over whole.
+    let mut authorization = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
         authorization.push_str(part);
     }
     headers.insert(
