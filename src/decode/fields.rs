@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::{MAX_FIELD_LEN, bounded, bounded_field};
+use super::{MAX_FIELD_LEN, bounded, bounded_field, trim};
 
 /// Keys holding the code, in the order they are tried.
 pub(super) const WIRE_CODE_KEYS: [&str; 2] = ["error_code", "errorCode"];
@@ -34,7 +34,7 @@ impl<'a> Field<'a> {
     /// in decimal.
     fn code(self) -> Option<Cow<'a, str>> {
         match self {
-            Field::Str(s) => nonblank(s.trim()).map(bounded_field),
+            Field::Str(s) => nonblank(trim(s)).map(bounded_field),
             Field::Num(n) => integer_code(n).map(Cow::Owned),
         }
     }
@@ -50,7 +50,7 @@ impl<'a> Field<'a> {
     /// An identifier (request id, encoded message): a non-blank string, trimmed.
     pub(super) fn ident(self) -> Option<&'a str> {
         match self {
-            Field::Str(s) => nonblank(s.trim()),
+            Field::Str(s) => nonblank(trim(s)),
             Field::Num(_) => None,
         }
     }

@@ -249,6 +249,15 @@ pub(crate) fn bounded(s: &str, max: usize) -> String {
     out
 }
 
+/// `s.trim()`, without decoding a char when `s` starts and ends with visible ASCII, as
+/// nearly every code and id does.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// `s` bounded to [`MAX_FIELD_LEN`], borrowed when it fits.
 fn bounded_field(s: &str) -> Cow<'_, str> {
     if s.len() <= MAX_FIELD_LEN {
@@ -272,7 +281,7 @@ fn request_ids(from_body: Option<&str>, headers: &HeaderMap) -> (Option<String>,
     let header = headers
         .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .map(str::trim)
+        .map(trim)
         .filter(|id| !id.is_empty());
     match (from_body, header) {
         (Some(body), Some(header)) if body != header => (

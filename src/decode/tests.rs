@@ -758,3 +758,10 @@ proptest! {
         prop_assert_eq!(decoded.encoded_authorization_message, flat.encoded);
     }
 }
+
+proptest! {
+    #[test]
+    fn trim_is_str_trim(s in "[ \t\r\n\u{3000}\u{a0}\u{85}a-z.0-9~é]{0,8}") {
+        prop_assert_eq!(super::trim(&s), s.trim());
+    }
+}
