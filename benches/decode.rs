@@ -24,7 +24,7 @@ mod side_by_side;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use huaweicloud_errors::{ApiError, ErrorClass, ErrorCode};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};

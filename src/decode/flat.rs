@@ -8,7 +8,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::fields::{ENCODED_KEY, Field, Level, request_id_of};
+use super::fields::{Field, Key, Level, request_id_of};
 use super::{Decoded, message_or_text, request_ids};
 
 /// The flat shape and nothing else: any other key (`error`, `details`, `code`, `errorCode`, or
@@ -23,10 +23,36 @@ struct FlatBody<'a> {
     encoded_authorization_message: Option<Cow<'a, str>>,
 }
 
-/// A string borrowed from the body unless it has escapes (serde does not borrow an
-/// `Option<Cow<str>>` directly, only a `Cow<str>` field).
-#[derive(Deserialize)]
-struct BorrowedStr<'a>(#[serde(borrow)] Cow<'a, str>);
+/// A string or `null`, borrowed from the body unless it has escapes; read with one call
+/// into serde_json (`Option<Cow<str>>` goes through `Option`, a newtype and `Cow`'s
+/// visitor, and does not borrow).
+struct MaybeStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for MaybeStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrOrNull;
+        impl<'de> Visitor<'de> for StrOrNull {
+            type Value = MaybeStr<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Borrowed(s))))
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(s.to_owned()))))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+        }
+        deserializer.deserialize_any(StrOrNull)
+    }
+}
 
 /// Written by hand rather than derived with `deny_unknown_fields`, whose error for another
 /// key formats a message listing the expected ones: the walk does not need to know why.
@@ -43,17 +69,21 @@ impl<'de> Deserialize<'de> for FlatBody<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut flat = FlatBody::default();
                 while let Some(key) = map.next_key::<&'de str>()? {
+                    const ERROR_CODE: &str = Key::ErrorCode.as_str();
+                    const ERROR_MSG: &str = Key::ErrorMsg.as_str();
+                    const REQUEST_ID: &str = Key::RequestId.as_str();
+                    const ENCODED: &str = Key::Encoded.as_str();
                     let slot = match key {
-                        "error_code" => &mut flat.error_code,
-                        "error_msg" => &mut flat.error_msg,
-                        "request_id" => &mut flat.request_id,
-                        ENCODED_KEY => &mut flat.encoded_authorization_message,
+                        ERROR_CODE => &mut flat.error_code,
+                        ERROR_MSG => &mut flat.error_msg,
+                        REQUEST_ID => &mut flat.request_id,
+                        ENCODED => &mut flat.encoded_authorization_message,
                         _ => return Err(de::Error::custom("")),
                     };
                     if slot.is_some() {
                         return Err(de::Error::custom(""));
                     }
-                    *slot = map.next_value::<Option<BorrowedStr<'de>>>()?.map(|s| s.0);
+                    *slot = map.next_value::<MaybeStr<'de>>()?.0;
                 }
                 Ok(flat)
             }
@@ -70,12 +100,12 @@ pub(super) fn decode<C>(
     code_of: impl Fn(&str) -> C,
 ) -> Option<Decoded<C>> {
     let flat: FlatBody<'_> = serde_json::from_slice(body).ok()?;
-    let get = |key: &str| {
+    let get = |key: Key| {
         let value = match key {
-            "error_code" => &flat.error_code,
-            "error_msg" => &flat.error_msg,
-            "request_id" => &flat.request_id,
-            ENCODED_KEY => &flat.encoded_authorization_message,
+            Key::ErrorCode => &flat.error_code,
+            Key::ErrorMsg => &flat.error_msg,
+            Key::RequestId => &flat.request_id,
+            Key::Encoded => &flat.encoded_authorization_message,
             _ => return None,
         };
         value.as_deref().map(Field::Str)
@@ -89,7 +119,7 @@ pub(super) fn decode<C>(
         message: message_or_text(level.message, body),
         request_id,
         gateway_request_id,
-        encoded_authorization_message: get(ENCODED_KEY).and_then(Field::ident).map(str::to_owned),
+        encoded_authorization_message: get(Key::Encoded).and_then(Field::ident).map(str::to_owned),
         details: Vec::new(),
     })
 }
