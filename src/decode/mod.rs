@@ -59,7 +59,7 @@
 
 use std::borrow::Cow;
 
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 mod fields;
 mod flat;
@@ -275,11 +275,20 @@ fn message_or_text(message: Option<&str>, body: &[u8]) -> String {
     }
 }
 
+/// The first `X-Request-Id` header. A map of a few entries (the middleware passes one
+/// holding only this header) is searched in order, cheaper than hashing the name.
+fn request_id_header(headers: &HeaderMap) -> Option<&HeaderValue> {
+    if headers.keys_len() <= 4 {
+        headers.iter().find_map(|(name, value)| (*name == REQUEST_ID).then_some(value))
+    } else {
+        headers.get(&REQUEST_ID)
+    }
+}
+
 /// The request id (the body's, else a visible-ASCII `X-Request-Id` header) and the
 /// gateway's (the header), trimmed and bounded.
 fn request_ids(from_body: Option<&str>, headers: &HeaderMap) -> (Option<String>, GatewayId) {
-    let header = headers
-        .get(&REQUEST_ID)
+    let header = request_id_header(headers)
         .and_then(|value| value.to_str().ok())
         .map(trim)
         .filter(|id| !id.is_empty());

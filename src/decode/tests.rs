@@ -765,3 +765,20 @@ proptest! {
         prop_assert_eq!(super::trim(&s), s.trim());
     }
 }
+
+/// A key sent twice counts the first time, even when its first value is `null`: the fast
+/// path, which once took the second value after a `null`, agrees with the walk.
+#[test]
+fn a_key_sent_twice_after_null_counts_its_null() {
+    for body in [
+        r#"{"error_code":null,"error_code":"PAP5.0006","error_msg":"m"}"#,
+        r#"{"error_code":"PAP5.0006","error_msg":null,"error_msg":"m"}"#,
+        r#"{"error_code":"PAP5.0006","encoded_authorization_message":null,"encoded_authorization_message":"QQ"}"#,
+    ] {
+        let decoded = decode(&no_headers(), body.as_bytes());
+        assert_eq!(decoded, slow(&no_headers(), body.as_bytes()), "{body}");
+        assert_eq!(flat::decode(&no_headers(), body.as_bytes(), str::to_owned), None);
+    }
+    let body = br#"{"error_code":null,"error_code":"PAP5.0006","error_msg":"m"}"#;
+    assert_eq!(decode(&no_headers(), body).code, None);
+}
