@@ -285,10 +285,28 @@ fn request_id_header(headers: &HeaderMap) -> Option<&HeaderValue> {
     }
 }
 
+/// What [`HeaderValue::to_str`] accepts (visible ASCII and tabs), tested without a branch
+/// a byte.
+fn is_visible_ascii(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(true, |ok, &b| ok & ((b' '..=b'~').contains(&b) | (b == b'\t')))
+}
+
 /// The request id (the body's, else a visible-ASCII `X-Request-Id` header) and the
 /// gateway's (the header), trimmed and bounded.
 fn request_ids(from_body: Option<&str>, headers: &HeaderMap) -> (Option<String>, GatewayId) {
-    let header = request_id_header(headers)
+    let header = request_id_header(headers);
+    // The usual case, the same id in the body and the header: compared as bytes, and the
+    // header checked without a branch a byte, rather than read as a string first (for
+    // visible ASCII, `trim_ascii` trims what `str::trim` would).
+    if let (Some(body), Some(header)) = (from_body, header) {
+        let raw = header.as_bytes();
+        if raw.trim_ascii() == body.as_bytes() && is_visible_ascii(raw) {
+            return (Some(bounded(body, MAX_FIELD_LEN)), GatewayId::SameAsRequestId);
+        }
+    }
+    let header = header
         .and_then(|value| value.to_str().ok())
         .map(trim)
         .filter(|id| !id.is_empty());

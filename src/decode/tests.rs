@@ -782,3 +782,46 @@ fn a_key_sent_twice_after_null_counts_its_null() {
     let body = br#"{"error_code":null,"error_code":"PAP5.0006","error_msg":"m"}"#;
     assert_eq!(decode(&no_headers(), body).code, None);
 }
+
+proptest! {
+    #[test]
+    fn is_visible_ascii_is_what_to_str_accepts(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+        if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+            prop_assert_eq!(super::is_visible_ascii(&bytes), value.to_str().is_ok());
+        }
+    }
+}
+
+/// The request ids from the body's id and the `X-Request-Id` header, in a map of one
+/// header and in one of many (searched two ways), including a header equal to the body's
+/// id in bytes but not visible ASCII, which is no header at all.
+#[test]
+fn request_ids_compare_the_header_with_the_bodys_id() {
+    use super::request_ids;
+    let same = || GatewayId::SameAsRequestId;
+    let cases: [(Option<&str>, &[u8], Option<&str>, GatewayId); 7] = [
+        (Some("r-1"), b"r-1", Some("r-1"), same()),
+        (Some("r-1"), b" \tr-1\t ", Some("r-1"), same()),
+        (Some("r-1"), b"r-2", Some("r-1"), GatewayId::Other("r-2".into())),
+        (Some("r-1"), b"   ", Some("r-1"), GatewayId::Absent),
+        (Some("\u{e9}"), "\u{e9}".as_bytes(), Some("\u{e9}"), GatewayId::Absent),
+        (None, b" r-2 ", Some("r-2"), same()),
+        (None, b"\xff", None, GatewayId::Absent),
+    ];
+    for (body, header, id, gateway) in cases {
+        let value = HeaderValue::from_bytes(header).unwrap();
+        let small = with_request_id(value.clone());
+        let mut large = HeaderMap::new();
+        for n in 0..8 {
+            large.insert(format!("x-other-{n}").parse::<HeaderName>().unwrap(), value.clone());
+        }
+        large.append("x-request-id", value.clone());
+        large.append("x-request-id", HeaderValue::from_static("second"));
+        for headers in [&small, &large] {
+            let (request_id, gateway_request_id) = request_ids(body, headers);
+            assert_eq!(request_id.as_deref(), id, "{body:?} {header:?}");
+            assert_eq!(gateway_request_id, gateway, "{body:?} {header:?}");
+        }
+    }
+    assert_eq!(request_ids(Some("r-1"), &no_headers()), (owned("r-1"), GatewayId::Absent));
+}
