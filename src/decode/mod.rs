@@ -168,8 +168,10 @@ pub(crate) fn decode(headers: &HeaderMap, body: &[u8]) -> Decoded {
 fn decode_utf8<C>(headers: &HeaderMap, body: &[u8], code_of: &impl Fn(&str) -> C) -> Decoded<C> {
     let body = trim_start(body);
     match body.first() {
-        Some(b'{') => flat::decode(headers, body, code_of)
-            .unwrap_or_else(|| walk::decode(headers, &json::read(body), body, code_of)),
+        Some(b'{') => match flat::decode(headers, body, code_of) {
+            Some(decoded) => decoded,
+            None => walk::decode(headers, &json::read(body), body, code_of),
+        },
         Some(b'[') => walk::decode(headers, &json::read(body), body, code_of),
         _ => text::decode(headers, body),
     }
