@@ -894,7 +894,14 @@ mod tests {
                 .cloned()
         };
         let mut found = 0;
-        for family in ["PAP5.", "STS5.", "AccessAnalyzer.", "APIGW.", "APIG.", "ECS."] {
+        for family in [
+            "PAP5.",
+            "STS5.",
+            "AccessAnalyzer.",
+            "APIGW.",
+            "APIG.",
+            "ECS.",
+        ] {
             for number in 0..10_000 {
                 let wire = format!("{family}{number:04}");
                 let code = ErrorCode::lookup_canonical(&wire);

@@ -281,7 +281,9 @@ fn message_or_text(message: Option<&str>, body: &[u8]) -> String {
 /// holding only this header) is searched in order, cheaper than hashing the name.
 fn request_id_header(headers: &HeaderMap) -> Option<&HeaderValue> {
     if headers.keys_len() <= 4 {
-        headers.iter().find_map(|(name, value)| (*name == REQUEST_ID).then_some(value))
+        headers
+            .iter()
+            .find_map(|(name, value)| (*name == REQUEST_ID).then_some(value))
     } else {
         headers.get(&REQUEST_ID)
     }
@@ -290,13 +292,14 @@ fn request_id_header(headers: &HeaderMap) -> Option<&HeaderValue> {
 /// What [`HeaderValue::to_str`] accepts (visible ASCII and tabs), tested without a branch
 /// a byte.
 fn is_visible_ascii(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .fold(true, |ok, &b| ok & ((b' '..=b'~').contains(&b) | (b == b'\t')))
+    bytes.iter().fold(true, |ok, &b| {
+        ok & ((b' '..=b'~').contains(&b) | (b == b'\t'))
+    })
 }
 
 /// The request id (the body's, else a visible-ASCII `X-Request-Id` header) and the
 /// gateway's (the header), trimmed and bounded.
+#[inline]
 fn request_ids(from_body: Option<&str>, headers: &HeaderMap) -> (Option<String>, GatewayId) {
     let header = request_id_header(headers);
     // The usual case, the same id in the body and the header: compared as bytes, and the
@@ -305,7 +308,10 @@ fn request_ids(from_body: Option<&str>, headers: &HeaderMap) -> (Option<String>,
     if let (Some(body), Some(header)) = (from_body, header) {
         let raw = header.as_bytes();
         if raw.trim_ascii() == body.as_bytes() && is_visible_ascii(raw) {
-            return (Some(bounded(body, MAX_FIELD_LEN)), GatewayId::SameAsRequestId);
+            return (
+                Some(bounded(body, MAX_FIELD_LEN)),
+                GatewayId::SameAsRequestId,
+            );
         }
     }
     let header = header

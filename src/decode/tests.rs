@@ -777,7 +777,10 @@ fn a_key_sent_twice_after_null_counts_its_null() {
     ] {
         let decoded = decode(&no_headers(), body.as_bytes());
         assert_eq!(decoded, slow(&no_headers(), body.as_bytes()), "{body}");
-        assert_eq!(flat::decode(&no_headers(), body.as_bytes(), str::to_owned), None);
+        assert_eq!(
+            flat::decode(&no_headers(), body.as_bytes(), str::to_owned),
+            None
+        );
     }
     let body = br#"{"error_code":null,"error_code":"PAP5.0006","error_msg":"m"}"#;
     assert_eq!(decode(&no_headers(), body).code, None);
@@ -802,9 +805,19 @@ fn request_ids_compare_the_header_with_the_bodys_id() {
     let cases: [(Option<&str>, &[u8], Option<&str>, GatewayId); 7] = [
         (Some("r-1"), b"r-1", Some("r-1"), same()),
         (Some("r-1"), b" \tr-1\t ", Some("r-1"), same()),
-        (Some("r-1"), b"r-2", Some("r-1"), GatewayId::Other("r-2".into())),
+        (
+            Some("r-1"),
+            b"r-2",
+            Some("r-1"),
+            GatewayId::Other("r-2".into()),
+        ),
         (Some("r-1"), b"   ", Some("r-1"), GatewayId::Absent),
-        (Some("\u{e9}"), "\u{e9}".as_bytes(), Some("\u{e9}"), GatewayId::Absent),
+        (
+            Some("\u{e9}"),
+            "\u{e9}".as_bytes(),
+            Some("\u{e9}"),
+            GatewayId::Absent,
+        ),
         (None, b" r-2 ", Some("r-2"), same()),
         (None, b"\xff", None, GatewayId::Absent),
     ];
@@ -813,7 +826,10 @@ fn request_ids_compare_the_header_with_the_bodys_id() {
         let small = with_request_id(value.clone());
         let mut large = HeaderMap::new();
         for n in 0..8 {
-            large.insert(format!("x-other-{n}").parse::<HeaderName>().unwrap(), value.clone());
+            large.insert(
+                format!("x-other-{n}").parse::<HeaderName>().unwrap(),
+                value.clone(),
+            );
         }
         large.append("x-request-id", value.clone());
         large.append("x-request-id", HeaderValue::from_static("second"));
@@ -823,5 +839,8 @@ fn request_ids_compare_the_header_with_the_bodys_id() {
             assert_eq!(gateway_request_id, gateway, "{body:?} {header:?}");
         }
     }
-    assert_eq!(request_ids(Some("r-1"), &no_headers()), (owned("r-1"), GatewayId::Absent));
+    assert_eq!(
+        request_ids(Some("r-1"), &no_headers()),
+        (owned("r-1"), GatewayId::Absent)
+    );
 }
