@@ -788,7 +788,12 @@ fn a_key_sent_twice_after_null_counts_its_null() {
 
 proptest! {
     #[test]
-    fn is_visible_ascii_is_what_to_str_accepts(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+    fn is_visible_ascii_is_what_to_str_accepts(
+        bytes in prop::collection::vec(
+            prop::sample::select(vec![b'\t', b' ', b'a', b'~', 0x7f, 0x80, 0xff, b'\n', 0]),
+            0..40,
+        ),
+    ) {
         if let Ok(value) = HeaderValue::from_bytes(&bytes) {
             prop_assert_eq!(super::is_visible_ascii(&bytes), value.to_str().is_ok());
         }
@@ -801,8 +806,10 @@ proptest! {
 #[test]
 fn request_ids_compare_the_header_with_the_bodys_id() {
     use super::request_ids;
+    /// The body's id, the header's bytes, and the two ids expected.
+    type Case<'a> = (Option<&'a str>, &'a [u8], Option<&'a str>, GatewayId);
     let same = || GatewayId::SameAsRequestId;
-    let cases: [(Option<&str>, &[u8], Option<&str>, GatewayId); 7] = [
+    let cases: [Case<'_>; 7] = [
         (Some("r-1"), b"r-1", Some("r-1"), same()),
         (Some("r-1"), b" \tr-1\t ", Some("r-1"), same()),
         (
@@ -843,4 +850,38 @@ fn request_ids_compare_the_header_with_the_bodys_id() {
         request_ids(Some("r-1"), &no_headers()),
         (owned("r-1"), GatewayId::Absent)
     );
+}
+
+/// The encoded authorization message is read as raw bytes on the fast path and checked
+/// there as serde_json checks a string: a raw control character or invalid UTF-8 sends the
+/// body to the walk, an escape is decoded, and every answer is the walk's.
+#[test]
+fn the_encoded_message_is_checked_as_a_json_string() {
+    let cases: [(&[u8], Option<&str>); 6] = [
+        (br#""QUJD+/=""#, Some("QUJD+/=")),
+        (br#""QUJD\/+=""#, Some("QUJD/+=")),
+        (br#""QU\u004aD""#, Some("QUJD")),
+        (b"\"QU\x01JD\"", None),
+        (b"\"QU\xffJD\"", None),
+        (br#""QU\nJD""#, None),
+    ];
+    for (value, fast) in cases {
+        let mut body = br#"{"error_code":"PAP5.0001","encoded_authorization_message":"#.to_vec();
+        body.extend_from_slice(value);
+        body.push(b'}');
+        let decoded = decode(&no_headers(), &body);
+        assert_eq!(
+            decoded,
+            slow(&no_headers(), &body),
+            "{}",
+            body.escape_ascii()
+        );
+        let flat = flat::decode(&no_headers(), &body, str::to_owned);
+        assert_eq!(
+            flat.map(|d| d.encoded_authorization_message),
+            fast.map(|s| Some(s.to_owned())),
+            "{}",
+            body.escape_ascii()
+        );
+    }
 }
