@@ -13,7 +13,7 @@
 //! ratios to the floor in one markdown table.
 //!
 //! `--calls CASE N` decodes one case `N` times and nothing else (the cases are
-//! `floor_serde_struct` and the `decode/` ones), for `benches/decode_instructions.sh` to
+//! `floor_serde_struct` and the `decode/` ones), for `benches/instructions.sh decode` to
 //! count its instructions under callgrind.
 
 #[path = "support/counting_alloc.rs"]
