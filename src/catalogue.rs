@@ -3,7 +3,9 @@
 //! return, each written once in the table at the bottom of this file.
 //!
 //! The [`ErrorCode`] enum, [`ErrorCode::from_wire`], the accessors and
-//! [`ErrorCode::CATALOGUE`] are all generated from that table.
+//! [`ErrorCode::CATALOGUE`] are all generated from that table, and so are the
+//! lookup's keys: each row's wire form read as a number at compile time
+//! (`wire_key`), so that finding a code compares integers, not strings.
 //!
 //! Sources: the IAM v5 rows are the vendor's error-code page (updated
 //! 2025-12-24), copied verbatim (status, message template, description and
