@@ -75,6 +75,7 @@ impl<'a> Field<'a> {
     /// A message: a non-blank string, as sent.
     fn message(self) -> Option<&'a str> {
         match self {
+            // One that starts with visible ASCII is not blank: no char to decode.
             Field::Str(s) if s.as_bytes().first().is_some_and(u8::is_ascii_graphic) => Some(s),
             Field::Str(s) if !s.trim_start().is_empty() => Some(s),
             _ => None,

@@ -13,9 +13,9 @@ use super::{Decoded, message_or_text, request_ids};
 
 /// The flat shape and nothing else: any other key (`error`, `details`, `code`, `errorCode`, or
 /// one holding a nested object the walk would search), a key sent twice (even after a
-/// `null`), a key with escapes,
-/// or a value that is not a valid string or `null` (invalid UTF-8, a lone surrogate, a
-/// number) fails it and sends the body to the walk.
+/// `null`), a key with escapes, a value that is not a valid string or `null` (invalid
+/// UTF-8, a lone surrogate, a number), or an encoded message whose escapes decode to a
+/// control character fails it and sends the body to the walk.
 #[derive(Default)]
 struct FlatBody<'a> {
     error_code: Option<Cow<'a, str>>,
@@ -59,8 +59,8 @@ impl<'de> Deserialize<'de> for MaybeStr<'de> {
 /// read by serde_json as raw bytes (it finds the closing quote with `memchr`) and checked
 /// here as serde_json checks a string (valid UTF-8, no control character), which is
 /// faster on a long value than serde_json's own scan for control characters. A value
-/// with escapes that leave a control character (`\n`) fails it, as none of base64 can
-/// be.
+/// whose escapes decode to a control character (`\n`) fails it too, as the decoded bytes
+/// no longer tell an escaped one from a raw one; base64 has none.
 struct MaybeLongStr<'a>(Option<Cow<'a, str>>);
 
 impl<'de> Deserialize<'de> for MaybeLongStr<'de> {
