@@ -11,6 +11,10 @@
 //! allocates nothing. After criterion's groups, a side-by-side pass
 //! (`decode/side_by_side`, see `support/side_by_side.rs`) gives the medians and the
 //! ratios to the floor in one markdown table.
+//!
+//! `--calls CASE N` decodes one case `N` times and nothing else (the cases are
+//! `floor_serde_struct` and the `decode/` ones), for `benches/instructions.sh decode` to
+//! count its instructions under callgrind.
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -20,7 +24,7 @@ mod side_by_side;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use huaweicloud_errors::{ApiError, ErrorClass, ErrorCode};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -196,4 +200,41 @@ criterion_group! {
         .measurement_time(Duration::from_secs(3));
     targets = decode
 }
-criterion_main!(benches);
+
+/// `--calls CASE N`: decodes one case `N` times, outside criterion, and exits: a fixed
+/// amount of work for an instruction counter.
+fn calls_mode() -> Option<(String, u32)> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--calls")?;
+    let name = args.get(at + 1)?.clone();
+    let calls = args
+        .get(at + 2)?
+        .parse()
+        .expect("--calls CASE N: N is a number");
+    Some((name, calls))
+}
+
+fn main() {
+    if let Some((name, calls)) = calls_mode() {
+        let headers = headers();
+        if name == "floor_serde_struct" {
+            for _ in 0..calls {
+                let body = black_box(FLAT.as_bytes());
+                black_box(serde_json::from_slice::<Plain>(body).unwrap());
+            }
+            return;
+        }
+        let cases = cases();
+        let Some(case) = cases.iter().find(|case| case.name == name) else {
+            let names: Vec<&str> = cases.iter().map(|case| case.name).collect();
+            panic!("--calls: unknown case {name:?}; the cases are floor_serde_struct, {names:?}");
+        };
+        for _ in 0..calls {
+            let body = black_box(&case.body);
+            black_box(ApiError::from_parts(case.status, &headers, body));
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

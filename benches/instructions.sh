@@ -5,17 +5,39 @@
 # cannot resolve.
 #
 #   bash benches/instructions.sh          # needs valgrind
+#   bash benches/instructions.sh decode   # a decode's instructions instead
 #
 # Each case makes 1,000 and then 3,000 calls (after opening its connections);
 # the difference over 2,000 is the cost of one call, setup excluded. The server
 # runs in the same process, so a call counts the work of both ends.
+#
+# With `decode`, each case of benches/decode.rs (`--calls CASE N`) decodes its
+# body 1,000 and then 3,000 times, and the table gives the ratio to the floor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bench=success_path
+[ "${1:-}" = decode ] && bench=decode
 command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not installed" >&2; exit 1; }
-bin=$(cargo bench --bench success_path --no-run 2>&1 |
-    sed -n 's/.*Executable .*(\(.*success_path-[0-9a-f]*\)).*/\1/p')
+bin=$(cargo bench --bench "$bench" --no-run 2>&1 |
+    sed -n "s/.*Executable .*(\(.*$bench-[0-9a-f]*\)).*/\1/p")
 [ -x "$bin" ] || { echo "instructions.sh: no bench binary found" >&2; exit 1; }
+
+if [ "$bench" = decode ]; then
+    echo "| case | instructions | ratio to the floor |"
+    echo "| --- | ---: | ---: |"
+    floor=
+    for case in floor_serde_struct flat_pap5_0006 pap5_0001_encoded_1kib nested_error_object html_502; do
+        calls() {
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" --calls "$case" "$1" 2>&1 |
+                sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+        }
+        n=$(( ($(calls 3000) - $(calls 1000)) / 2000 ))
+        floor=${floor:-$n}
+        awk -v c="$case" -v n="$n" -v f="$floor" 'BEGIN { printf "| %s | %d | %.3f |\n", c, n, n / f }'
+    done
+    exit
+fi
 
 count() { # case calls in_flight
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" --calls "$1" "$2" "$3" 2>&1 |

@@ -3,7 +3,9 @@
 //! return, each written once in the table at the bottom of this file.
 //!
 //! The [`ErrorCode`] enum, [`ErrorCode::from_wire`], the accessors and
-//! [`ErrorCode::CATALOGUE`] are all generated from that table.
+//! [`ErrorCode::CATALOGUE`] are all generated from that table, and so are the
+//! lookup's keys: each row's wire form read as a number at compile time
+//! (`wire_key`), so that finding a code compares integers, not strings.
 //!
 //! Sources: the IAM v5 rows are the vendor's error-code page (updated
 //! 2025-12-24), copied verbatim (status, message template, description and
@@ -119,14 +121,33 @@ macro_rules! catalogue {
             /// space is ignored, and the gateway's `APIG.` spelling is read as
             /// `APIGW.`. Allocates only for codes outside the catalogue.
             pub fn from_wire(wire: &str) -> ErrorCode {
-                let wire = wire.trim();
+                Self::from_trimmed(wire.trim())
+            }
+
+            /// [`ErrorCode::from_wire`] of a wire form already trimmed.
+            pub(crate) fn from_trimmed(wire: &str) -> ErrorCode {
                 Self::lookup_canonical(wire)
                     .unwrap_or_else(|| ErrorCode::Other(UnknownCode(wire.into())))
             }
 
-            fn lookup(wire: &str) -> Option<ErrorCode> {
-                match wire {
-                    $($wire => Some(ErrorCode::$variant),)*
+            /// The catalogued code for a trimmed wire form, in either gateway
+            /// spelling: its [`wire_key`] matched against every row's, so that
+            /// a lookup compares a few integers, not strings.
+            fn lookup_canonical(wire: &str) -> Option<ErrorCode> {
+                /// Each row's key, named after its variant; `wire_key`
+                /// is evaluated at compile time, and fails the build for a
+                /// row it cannot read.
+                #[allow(non_upper_case_globals)]
+                mod key {
+                    $(
+                        pub(super) const $variant: u32 = match super::wire_key($wire) {
+                            Some(key) => key,
+                            None => panic!(concat!("catalogue: no wire_key for ", $wire)),
+                        };
+                    )*
+                }
+                match wire_key(wire)? {
+                    $(key::$variant => Some(ErrorCode::$variant),)*
                     _ => None,
                 }
             }
@@ -189,28 +210,37 @@ macro_rules! catalogue {
     };
 }
 
-impl ErrorCode {
-    /// The catalogued code for a trimmed wire form, in either gateway
-    /// spelling.
-    fn lookup_canonical(wire: &str) -> Option<ErrorCode> {
-        Self::lookup(wire).or_else(|| wire.strip_prefix("APIG.").and_then(Self::lookup_gateway))
-    }
-
-    fn lookup_gateway(number: &str) -> Option<ErrorCode> {
-        // Only gateway numbers: "APIG.0308" must not match "PAP5.0308".
-        let mut wire = [0u8; 16];
-        let prefix = b"APIGW.";
-        let len = prefix.len() + number.len();
-        if len > wire.len() {
+/// A wire form as one integer, the family's number times 10,000 plus the
+/// code's: `PAP5.0006` is 6 and `APIGW.0308` 30,308, as is `APIG.0308`, the
+/// gateway's older spelling. `None` for any other shape (a family the
+/// catalogue does not have, not exactly 4 digits), which no row has.
+const fn wire_key(wire: &str) -> Option<u32> {
+    let bytes = wire.as_bytes();
+    let Some(at) = bytes.len().checked_sub(4) else {
+        return None;
+    };
+    let (family, digits) = bytes.split_at(at);
+    let family: u32 = match family {
+        b"PAP5." => 0,
+        b"STS5." => 1,
+        b"AccessAnalyzer." => 2,
+        b"APIGW." | b"APIG." => 3,
+        _ => return None,
+    };
+    let mut number = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        let digit = digits[i].wrapping_sub(b'0');
+        if digit > 9 {
             return None;
         }
-        wire[..prefix.len()].copy_from_slice(prefix);
-        wire[prefix.len()..len].copy_from_slice(number.as_bytes());
-        std::str::from_utf8(&wire[..len])
-            .ok()
-            .and_then(Self::lookup)
+        number = number * 10 + digit as u32;
+        i += 1;
     }
+    Some(family * 10_000 + number)
+}
 
+impl ErrorCode {
     /// The built-in class of this code, where the code alone decides it
     /// (see [`ErrorCode::reason`]).
     pub fn class(&self) -> Option<crate::ErrorClass> {
@@ -848,6 +878,65 @@ mod tests {
         assert_eq!(match_template("no values", "other"), None);
         assert_eq!(match_template("x %s y", "x "), None);
         assert_eq!(match_template("%s", ""), Some(vec![""]));
+    }
+
+    /// The lookup by [`wire_key`] finds exactly the rows whose wire form is the
+    /// string looked up (or its `APIG.` spelling): every number of every family,
+    /// and strings one edit away from a row's.
+    #[test]
+    fn the_keyed_lookup_agrees_with_the_table() {
+        let by_string = |wire: &str| {
+            let canonical = match wire.strip_prefix("APIG.") {
+                Some(number) => format!("APIGW.{number}"),
+                None => wire.to_owned(),
+            };
+            ErrorCode::CATALOGUE
+                .iter()
+                .find(|code| code.as_str() == canonical)
+                .cloned()
+        };
+        let mut found = 0;
+        for family in [
+            "PAP5.",
+            "STS5.",
+            "AccessAnalyzer.",
+            "APIGW.",
+            "APIG.",
+            "ECS.",
+        ] {
+            for number in 0..10_000 {
+                let wire = format!("{family}{number:04}");
+                let code = ErrorCode::lookup_canonical(&wire);
+                assert_eq!(code, by_string(&wire), "{wire}");
+                found += usize::from(code.is_some());
+            }
+        }
+        let gateway = ErrorCode::CATALOGUE
+            .iter()
+            .filter(|code| code.as_str().starts_with("APIGW."))
+            .count();
+        assert_eq!(found, ErrorCode::CATALOGUE.len() + gateway);
+        for code in ErrorCode::CATALOGUE {
+            let wire = code.as_str();
+            let (family, number) = wire.split_at(wire.len() - 4);
+            for near in [
+                format!("{family}{}", &number[1..]),
+                format!("{family}0{number}"),
+                format!("{family}{number}0"),
+                format!("{family}+{}", &number[1..]),
+                format!("{family}{}a", &number[..3]),
+                format!("{}{number}", family.to_lowercase()),
+                format!("{}:{number}", &family[..family.len() - 1]),
+                format!("X{wire}"),
+                wire[1..].to_owned(),
+                format!("{wire} "),
+            ] {
+                assert_eq!(ErrorCode::lookup_canonical(&near), None, "{near}");
+            }
+        }
+        for short in ["", "0", "0006", ".0006", "P.0006"] {
+            assert_eq!(ErrorCode::lookup_canonical(short), None, "{short:?}");
+        }
     }
 
     #[test]

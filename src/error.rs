@@ -185,7 +185,7 @@ impl ApiError {
             encoded_authorization_message,
             details,
         } = decode::decode_as(headers, body, |wire| {
-            let code = ErrorCode::from_wire(wire);
+            let code = ErrorCode::from_trimmed(wire);
             let as_sent = (code.as_str() != wire).then(|| Box::from(wire));
             (code, as_sent)
         });

@@ -3,20 +3,53 @@
 
 use std::borrow::Cow;
 
-use super::{MAX_FIELD_LEN, bounded, bounded_field};
+use super::{MAX_FIELD_LEN, bounded, bounded_field, trim};
+
+/// A key whose scalar the rules read. The fast path answers for one of these with a
+/// `match`, where looking a key up by its string would compare strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Key {
+    ErrorCode,
+    ErrorCodeCamel,
+    Code,
+    ErrorMsg,
+    ErrorMsgCamel,
+    Message,
+    Title,
+    RequestId,
+    RequestIdCamel,
+    /// `encoded_authorization_message`.
+    Encoded,
+}
+
+impl Key {
+    /// The key as sent.
+    pub(super) const fn as_str(self) -> &'static str {
+        match self {
+            Key::ErrorCode => "error_code",
+            Key::ErrorCodeCamel => "errorCode",
+            Key::Code => "code",
+            Key::ErrorMsg => "error_msg",
+            Key::ErrorMsgCamel => "errorMsg",
+            Key::Message => "message",
+            Key::Title => "title",
+            Key::RequestId => "request_id",
+            Key::RequestIdCamel => "requestId",
+            Key::Encoded => "encoded_authorization_message",
+        }
+    }
+}
 
 /// Keys holding the code, in the order they are tried.
-pub(super) const WIRE_CODE_KEYS: [&str; 2] = ["error_code", "errorCode"];
+const WIRE_CODE_KEYS: [Key; 2] = [Key::ErrorCode, Key::ErrorCodeCamel];
 /// Keys holding the message when the code came from [`WIRE_CODE_KEYS`] or no code was found.
-const WIRE_MESSAGE_KEYS: [&str; 4] = ["error_msg", "errorMsg", "message", "title"];
+const WIRE_MESSAGE_KEYS: [Key; 4] = [Key::ErrorMsg, Key::ErrorMsgCamel, Key::Message, Key::Title];
 /// The code key tried when a level has none of [`WIRE_CODE_KEYS`].
-const PLAIN_CODE_KEY: &str = "code";
+const PLAIN_CODE_KEY: Key = Key::Code;
 /// Keys holding the message when the code came from [`PLAIN_CODE_KEY`].
-const PLAIN_MESSAGE_KEYS: [&str; 4] = ["message", "title", "error_msg", "errorMsg"];
+const PLAIN_MESSAGE_KEYS: [Key; 4] = [Key::Message, Key::Title, Key::ErrorMsg, Key::ErrorMsgCamel];
 /// Keys holding the request id.
-const REQUEST_ID_KEYS: [&str; 2] = ["request_id", "requestId"];
-/// The key holding the encoded authorization message.
-pub(super) const ENCODED_KEY: &str = "encoded_authorization_message";
+const REQUEST_ID_KEYS: [Key; 2] = [Key::RequestId, Key::RequestIdCamel];
 /// The nested object searched before any other.
 pub(super) const ERROR_KEY: &str = "error";
 /// The key holding an array of details.
@@ -34,7 +67,7 @@ impl<'a> Field<'a> {
     /// in decimal.
     fn code(self) -> Option<Cow<'a, str>> {
         match self {
-            Field::Str(s) => nonblank(s.trim()).map(bounded_field),
+            Field::Str(s) => nonblank(trim(s)).map(bounded_field),
             Field::Num(n) => integer_code(n).map(Cow::Owned),
         }
     }
@@ -42,6 +75,8 @@ impl<'a> Field<'a> {
     /// A message: a non-blank string, as sent.
     fn message(self) -> Option<&'a str> {
         match self {
+            // One that starts with visible ASCII is not blank: no char to decode.
+            Field::Str(s) if s.as_bytes().first().is_some_and(u8::is_ascii_graphic) => Some(s),
             Field::Str(s) if !s.trim_start().is_empty() => Some(s),
             _ => None,
         }
@@ -50,7 +85,7 @@ impl<'a> Field<'a> {
     /// An identifier (request id, encoded message): a non-blank string, trimmed.
     pub(super) fn ident(self) -> Option<&'a str> {
         match self {
-            Field::Str(s) => nonblank(s.trim()),
+            Field::Str(s) => nonblank(trim(s)),
             Field::Num(_) => None,
         }
     }
@@ -94,12 +129,13 @@ pub(super) struct Level<'a> {
 impl<'a> Level<'a> {
     /// `error_code`/`error_msg` (or camelCase); when the level has no such code, `code`/`message`
     /// (`title` as message fallback). A message without a code is kept.
-    pub(super) fn read(get: impl Fn(&str) -> Option<Field<'a>>) -> Self {
-        let message = |keys: &[&str]| keys.iter().find_map(|k| get(k)?.message());
+    #[inline]
+    pub(super) fn read(get: impl Fn(Key) -> Option<Field<'a>>) -> Self {
+        let message = |keys: &[Key]| keys.iter().find_map(|k| get(*k)?.message());
         let wire = WIRE_CODE_KEYS
             .iter()
             .enumerate()
-            .find_map(|(rank, k)| Some((rank, get(k)?.code()?)));
+            .find_map(|(rank, k)| Some((rank, get(*k)?.code()?)));
         if let Some((rank, code)) = wire {
             Level {
                 code: Some(code),
@@ -123,8 +159,9 @@ impl<'a> Level<'a> {
 }
 
 /// The level's request id.
-pub(super) fn request_id_of<'a>(get: impl Fn(&str) -> Option<Field<'a>>) -> Option<&'a str> {
-    REQUEST_ID_KEYS.iter().find_map(|k| get(k)?.ident())
+#[inline]
+pub(super) fn request_id_of<'a>(get: impl Fn(Key) -> Option<Field<'a>>) -> Option<&'a str> {
+    REQUEST_ID_KEYS.iter().find_map(|k| get(*k)?.ident())
 }
 
 #[cfg(test)]
@@ -167,7 +204,7 @@ mod tests {
             Level::read(move |key| {
                 pairs
                     .iter()
-                    .find(|(k, _)| *k == key)
+                    .find(|(k, _)| *k == key.as_str())
                     .map(|(_, v)| Field::Str(v))
             })
         };

@@ -59,7 +59,7 @@
 
 use std::borrow::Cow;
 
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 mod fields;
 mod flat;
@@ -168,8 +168,10 @@ pub(crate) fn decode(headers: &HeaderMap, body: &[u8]) -> Decoded {
 fn decode_utf8<C>(headers: &HeaderMap, body: &[u8], code_of: &impl Fn(&str) -> C) -> Decoded<C> {
     let body = trim_start(body);
     match body.first() {
-        Some(b'{') => flat::decode(headers, body, code_of)
-            .unwrap_or_else(|| walk::decode(headers, &json::read(body), body, code_of)),
+        Some(b'{') => match flat::decode(headers, body, code_of) {
+            Some(decoded) => decoded,
+            None => walk::decode(headers, &json::read(body), body, code_of),
+        },
         Some(b'[') => walk::decode(headers, &json::read(body), body, code_of),
         _ => text::decode(headers, body),
     }
@@ -249,6 +251,15 @@ pub(crate) fn bounded(s: &str, max: usize) -> String {
     out
 }
 
+/// `s.trim()`, without decoding a char when `s` starts and ends with visible ASCII, as
+/// nearly every code and id does.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// `s` bounded to [`MAX_FIELD_LEN`], borrowed when it fits.
 fn bounded_field(s: &str) -> Cow<'_, str> {
     if s.len() <= MAX_FIELD_LEN {
@@ -266,13 +277,46 @@ fn message_or_text(message: Option<&str>, body: &[u8]) -> String {
     }
 }
 
+/// The first `X-Request-Id` header. A map of a few entries (the middleware passes one
+/// holding only this header) is searched in order, cheaper than hashing the name.
+fn request_id_header(headers: &HeaderMap) -> Option<&HeaderValue> {
+    if headers.keys_len() <= 4 {
+        headers
+            .iter()
+            .find_map(|(name, value)| (*name == REQUEST_ID).then_some(value))
+    } else {
+        headers.get(&REQUEST_ID)
+    }
+}
+
+/// What [`HeaderValue::to_str`] accepts (visible ASCII and tabs), tested without a branch
+/// a byte.
+fn is_visible_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| {
+        ok & ((b' '..=b'~').contains(&b) | (b == b'\t'))
+    })
+}
+
 /// The request id (the body's, else a visible-ASCII `X-Request-Id` header) and the
 /// gateway's (the header), trimmed and bounded.
+#[inline]
 fn request_ids(from_body: Option<&str>, headers: &HeaderMap) -> (Option<String>, GatewayId) {
-    let header = headers
-        .get(&REQUEST_ID)
+    let header = request_id_header(headers);
+    // The usual case, the same id in the body and the header: compared as bytes, and the
+    // header checked without a branch a byte, rather than read as a string first (for
+    // visible ASCII, `trim_ascii` trims what `str::trim` would).
+    if let (Some(body), Some(header)) = (from_body, header) {
+        let raw = header.as_bytes();
+        if raw.trim_ascii() == body.as_bytes() && is_visible_ascii(raw) {
+            return (
+                Some(bounded(body, MAX_FIELD_LEN)),
+                GatewayId::SameAsRequestId,
+            );
+        }
+    }
+    let header = header
         .and_then(|value| value.to_str().ok())
-        .map(str::trim)
+        .map(trim)
         .filter(|id| !id.is_empty());
     match (from_body, header) {
         (Some(body), Some(header)) if body != header => (

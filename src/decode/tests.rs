@@ -758,3 +758,130 @@ proptest! {
         prop_assert_eq!(decoded.encoded_authorization_message, flat.encoded);
     }
 }
+
+proptest! {
+    #[test]
+    fn trim_is_str_trim(s in "[ \t\r\n\u{3000}\u{a0}\u{85}a-z.0-9~é]{0,8}") {
+        prop_assert_eq!(super::trim(&s), s.trim());
+    }
+}
+
+/// A key sent twice counts the first time, even when its first value is `null`: the fast
+/// path, which once took the second value after a `null`, agrees with the walk.
+#[test]
+fn a_key_sent_twice_after_null_counts_its_null() {
+    for body in [
+        r#"{"error_code":null,"error_code":"PAP5.0006","error_msg":"m"}"#,
+        r#"{"error_code":"PAP5.0006","error_msg":null,"error_msg":"m"}"#,
+        r#"{"error_code":"PAP5.0006","encoded_authorization_message":null,"encoded_authorization_message":"QQ"}"#,
+    ] {
+        let decoded = decode(&no_headers(), body.as_bytes());
+        assert_eq!(decoded, slow(&no_headers(), body.as_bytes()), "{body}");
+        assert_eq!(
+            flat::decode(&no_headers(), body.as_bytes(), str::to_owned),
+            None
+        );
+    }
+    let body = br#"{"error_code":null,"error_code":"PAP5.0006","error_msg":"m"}"#;
+    assert_eq!(decode(&no_headers(), body).code, None);
+}
+
+proptest! {
+    #[test]
+    fn is_visible_ascii_is_what_to_str_accepts(
+        bytes in prop::collection::vec(
+            prop::sample::select(vec![b'\t', b' ', b'a', b'~', 0x7f, 0x80, 0xff, b'\n', 0]),
+            0..40,
+        ),
+    ) {
+        if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+            prop_assert_eq!(super::is_visible_ascii(&bytes), value.to_str().is_ok());
+        }
+    }
+}
+
+/// The request ids from the body's id and the `X-Request-Id` header, in a map of one
+/// header and in one of many (searched two ways), including a header equal to the body's
+/// id in bytes but not visible ASCII, which is no header at all.
+#[test]
+fn request_ids_compare_the_header_with_the_bodys_id() {
+    use super::request_ids;
+    /// The body's id, the header's bytes, and the two ids expected.
+    type Case<'a> = (Option<&'a str>, &'a [u8], Option<&'a str>, GatewayId);
+    let same = || GatewayId::SameAsRequestId;
+    let cases: [Case<'_>; 7] = [
+        (Some("r-1"), b"r-1", Some("r-1"), same()),
+        (Some("r-1"), b" \tr-1\t ", Some("r-1"), same()),
+        (
+            Some("r-1"),
+            b"r-2",
+            Some("r-1"),
+            GatewayId::Other("r-2".into()),
+        ),
+        (Some("r-1"), b"   ", Some("r-1"), GatewayId::Absent),
+        (
+            Some("\u{e9}"),
+            "\u{e9}".as_bytes(),
+            Some("\u{e9}"),
+            GatewayId::Absent,
+        ),
+        (None, b" r-2 ", Some("r-2"), same()),
+        (None, b"\xff", None, GatewayId::Absent),
+    ];
+    for (body, header, id, gateway) in cases {
+        let value = HeaderValue::from_bytes(header).unwrap();
+        let small = with_request_id(value.clone());
+        let mut large = HeaderMap::new();
+        for n in 0..8 {
+            large.insert(
+                format!("x-other-{n}").parse::<HeaderName>().unwrap(),
+                value.clone(),
+            );
+        }
+        large.append("x-request-id", value.clone());
+        large.append("x-request-id", HeaderValue::from_static("second"));
+        for headers in [&small, &large] {
+            let (request_id, gateway_request_id) = request_ids(body, headers);
+            assert_eq!(request_id.as_deref(), id, "{body:?} {header:?}");
+            assert_eq!(gateway_request_id, gateway, "{body:?} {header:?}");
+        }
+    }
+    assert_eq!(
+        request_ids(Some("r-1"), &no_headers()),
+        (owned("r-1"), GatewayId::Absent)
+    );
+}
+
+/// The encoded authorization message is read as raw bytes on the fast path and checked
+/// there as serde_json checks a string: a raw control character or invalid UTF-8 sends the
+/// body to the walk, an escape is decoded, and every answer is the walk's.
+#[test]
+fn the_encoded_message_is_checked_as_a_json_string() {
+    let cases: [(&[u8], Option<&str>); 6] = [
+        (br#""QUJD+/=""#, Some("QUJD+/=")),
+        (br#""QUJD\/+=""#, Some("QUJD/+=")),
+        (br#""QU\u004aD""#, Some("QUJD")),
+        (b"\"QU\x01JD\"", None),
+        (b"\"QU\xffJD\"", None),
+        (br#""QU\nJD""#, None),
+    ];
+    for (value, fast) in cases {
+        let mut body = br#"{"error_code":"PAP5.0001","encoded_authorization_message":"#.to_vec();
+        body.extend_from_slice(value);
+        body.push(b'}');
+        let decoded = decode(&no_headers(), &body);
+        assert_eq!(
+            decoded,
+            slow(&no_headers(), &body),
+            "{}",
+            body.escape_ascii()
+        );
+        let flat = flat::decode(&no_headers(), &body, str::to_owned);
+        assert_eq!(
+            flat.map(|d| d.encoded_authorization_message),
+            fast.map(|s| Some(s.to_owned())),
+            "{}",
+            body.escape_ascii()
+        );
+    }
+}

@@ -1,6 +1,8 @@
 //! Bodies that are not a JSON object or array: HTML pages, plain text, a JSON string or
 //! number, bytes that are not UTF-8. Each becomes a bounded, readable message.
 
+use std::borrow::Cow;
+
 use reqwest::header::HeaderMap;
 
 use super::{Decoded, MAX_MESSAGE_LEN, bounded, json};
@@ -10,7 +12,7 @@ pub(super) fn decode<C>(headers: &HeaderMap, body: &[u8]) -> Decoded<C> {
     let message = if body.first() == Some(&b'"') {
         json_string(body).unwrap_or_else(|| raw_excerpt(body))
     } else if body.first() == Some(&b'<') {
-        html_excerpt(&String::from_utf8_lossy(body))
+        html_excerpt(&lossy(body))
     } else {
         raw_excerpt(body)
     };
@@ -28,14 +30,22 @@ fn json_string(body: &[u8]) -> Option<String> {
 
 /// The trimmed body text (lossily decoded), bounded.
 pub(super) fn raw_excerpt(body: &[u8]) -> String {
-    bounded(String::from_utf8_lossy(body).trim(), MAX_MESSAGE_LEN)
+    bounded(lossy(body).trim(), MAX_MESSAGE_LEN)
+}
+
+/// `String::from_utf8_lossy`, with the faster check of `str::from_utf8` first: most
+/// bodies are valid UTF-8.
+fn lossy(body: &[u8]) -> Cow<'_, str> {
+    std::str::from_utf8(body).map_or_else(|_| String::from_utf8_lossy(body), Cow::Borrowed)
 }
 
 /// The readable text of an HTML page: `<script>`/`<style>` contents, comments and tags dropped,
 /// the common entities decoded, whitespace runs collapsed to one space, trimmed and bounded.
 fn html_excerpt(html: &str) -> String {
     let bytes = html.as_bytes();
-    let mut out = String::new();
+    // Sized once: the excerpt is never longer than the page, nor (but for its last char)
+    // than the bound.
+    let mut out = String::with_capacity(html.len().min(MAX_MESSAGE_LEN + 4));
     let mut space = false;
     let mut i = 0;
     // Stop once the excerpt is surely longer than the bound: what follows can only add.
@@ -63,7 +73,11 @@ fn html_excerpt(html: &str) -> String {
         space = false;
         out.push(c);
     }
-    bounded(&out, MAX_MESSAGE_LEN)
+    if out.len() <= MAX_MESSAGE_LEN {
+        out
+    } else {
+        bounded(&out, MAX_MESSAGE_LEN)
+    }
 }
 
 fn starts_tag(next: Option<&u8>) -> bool {
@@ -82,7 +96,7 @@ fn skip_tag(bytes: &[u8], open: usize) -> usize {
         .take_while(|b| b.is_ascii_alphanumeric())
         .count();
     let name = rest.get(1..1 + name_len).unwrap_or_default();
-    let tag_end = find(bytes, open, b">").map_or(bytes.len(), |at| at + 1);
+    let tag_end = find_byte(bytes, open, b'>').map_or(bytes.len(), |at| at + 1);
     let raw_text_close: &[u8] = if name.eq_ignore_ascii_case(b"script") {
         b"</script"
     } else if name.eq_ignore_ascii_case(b"style") {
@@ -91,9 +105,15 @@ fn skip_tag(bytes: &[u8], open: usize) -> usize {
         return tag_end;
     };
     match find(bytes, tag_end, raw_text_close) {
-        Some(close) => find(bytes, close, b">").map_or(bytes.len(), |at| at + 1),
+        Some(close) => find_byte(bytes, close, b'>').map_or(bytes.len(), |at| at + 1),
         None => bytes.len(),
     }
+}
+
+/// The first index at or after `from` of `byte`.
+fn find_byte(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
+    let at = bytes.get(from..)?.iter().position(|&b| b == byte)?;
+    Some(from + at)
 }
 
 /// The first index at or after `from` where `needle` starts, ASCII case-insensitively.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use reqwest::header::HeaderMap;
 
-use super::fields::{DETAILS_KEY, ENCODED_KEY, ERROR_KEY, Field, Level, request_id_of};
+use super::fields::{DETAILS_KEY, ERROR_KEY, Field, Key, Level, request_id_of};
 use super::json::{Doc, Value};
 use super::{
     Decoded, Detail, MAX_DETAILS, MAX_MESSAGE_LEN, bounded, message_or_text, request_ids, text,
@@ -40,7 +40,7 @@ pub(super) fn decode<C>(
     let mut details = None;
 
     while let Some(object) = queue.pop_front() {
-        let get = |key: &str| field(doc, object, key);
+        let get = |key: Key| field(doc, object, key.as_str());
         if coded.is_none() || first_message.is_none() {
             let level = Level::read(get);
             first_message = first_message.or(level.message);
@@ -49,7 +49,7 @@ pub(super) fn decode<C>(
             }
         }
         request_id = request_id.or_else(|| request_id_of(get));
-        encoded = encoded.or_else(|| get(ENCODED_KEY).and_then(Field::ident));
+        encoded = encoded.or_else(|| get(Key::Encoded).and_then(Field::ident));
         if details.is_none() {
             if let Some(Value::Container(items)) = doc.get(object, DETAILS_KEY) {
                 details = Some(read_details(doc, *items, &code_of)).filter(|d| !d.is_empty());
@@ -111,7 +111,7 @@ fn read_details<C>(doc: &Doc<'_>, items: u32, code_of: impl Fn(&str) -> C) -> Ve
             _ => None,
         })
         .filter_map(|object| {
-            let level = Level::read(|key| field(doc, object, key));
+            let level = Level::read(|key| field(doc, object, key.as_str()));
             (level.code.is_some() || level.message.is_some()).then(|| Detail {
                 code: level.code.map(|c| code_of(&c)),
                 message: level
