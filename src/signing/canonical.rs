@@ -16,8 +16,9 @@ const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Where a canonical request is written: its hash when signing
-/// ([`HashSink`]), a `String` when a test reads it.
+/// Where a canonical request (or the `Authorization` header) is written: its
+/// hash when signing ([`HashSink`]), a buffer, or a `String` when a test
+/// reads it.
 pub(crate) trait Sink {
     /// Appends `text`.
     fn put(&mut self, text: &str);
@@ -32,6 +33,16 @@ impl Sink for String {
 
     fn put_byte(&mut self, byte: u8) {
         self.push(char::from(byte));
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+
+    fn put_byte(&mut self, byte: u8) {
+        self.push(byte);
     }
 }
 
@@ -109,17 +120,16 @@ fn encode_into(out: &mut impl Sink, text: &str) {
     }
 }
 
-/// Decodes `%XX` escapes (and, in a query, `+` as a space). A sequence that is
+/// Decodes a query part's `%XX` escapes and `+` (a space). A sequence that is
 /// not UTF-8 once decoded is kept as it was written. Text with nothing to
 /// decode (most keys and values) is borrowed, not copied.
-fn decode(text: &str, plus_is_space: bool) -> Cow<'_, str> {
+fn decode(text: &str) -> Cow<'_, str> {
     let mut escaped = false;
     let mut plus = false;
     for b in text.bytes() {
         escaped |= b == b'%';
         plus |= b == b'+';
     }
-    plus &= plus_is_space;
     if !escaped && !plus {
         return Cow::Borrowed(text);
     }
@@ -218,7 +228,7 @@ fn write_query(query: &str, plain: bool, out: &mut impl Sink) {
     if plain {
         write_pairs(query, |text| text, out);
     } else {
-        write_pairs(query, |text| decode(text, true), out);
+        write_pairs(query, decode, out);
     }
 }
 

@@ -268,7 +268,7 @@ fn signed_header_names_len<V>(headers: &[(&str, V)]) -> usize {
 #[cfg(test)]
 pub(crate) fn string_to_sign(algorithm: &Algorithm, date: &str, canonical_request: &str) -> String {
     let info = v11_info(algorithm, date);
-    let hash = algorithm.hash().hex_digest(&[canonical_request.as_bytes()]);
+    let hash = hash_of(algorithm, canonical_request);
     String::from_utf8(string_to_sign_parts(algorithm, date, info.as_deref(), &hash).concat())
         .unwrap_or_default()
 }
@@ -356,12 +356,7 @@ pub(crate) fn authorization<V>(
         out.extend_from_slice(scope.as_bytes());
     }
     out.extend_from_slice(SIGNED_HEADERS.as_bytes());
-    for (i, (name, _)) in headers.iter().enumerate() {
-        if i > 0 {
-            out.push(b';');
-        }
-        out.extend_from_slice(name.as_bytes());
-    }
+    signed_header_names(headers, &mut out);
     out.extend_from_slice(SIGNATURE.as_bytes());
     out.extend_from_slice(signature.as_bytes());
     Ok(out)
