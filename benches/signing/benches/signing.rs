@@ -23,7 +23,7 @@
 //! allocator hands the freed round's memory back to the kernel between
 //! rounds, and the headers the signers add land on fresh pages: the kernel's
 //! page faults then cost the signers (not the floor, which allocates
-//! nothing) several hundred nanoseconds a signature that no real caller pays.
+//! nothing) 0.6 to 0.85 µs a signature that no real caller pays.
 //!
 //! ```text
 //! cd benches/signing && cargo bench                   # criterion groups, then the side-by-side tables
@@ -140,19 +140,33 @@ impl Case {
     }
 
     /// The canonical request `sign` builds, written out.
-    fn canonical_request(&self) -> String {
-        let mut headers: Vec<(&str, &str)> = self.headers().to_vec();
+    /// The headers `sign` signs, sorted by name: the 4, `host` and `x-sdk-date`.
+    fn signed_headers(&self) -> Vec<(&'static str, &'static str)> {
+        let mut headers = self.headers().to_vec();
         headers.push(("host", HOST));
         headers.push(("x-sdk-date", DATE));
         headers.sort();
-        let lines: String = headers.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-        let signed: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+        headers
+    }
+
+    /// `SignedHeaders`, the signed headers' names joined by `;`.
+    fn signed_header_names(&self) -> String {
+        let names: Vec<&str> = self.signed_headers().iter().map(|(n, _)| *n).collect();
+        names.join(";")
+    }
+
+    fn canonical_request(&self) -> String {
+        let lines: String = self
+            .signed_headers()
+            .iter()
+            .map(|(n, v)| format!("{n}:{v}\n"))
+            .collect();
         format!(
             "{}\n{}\n{}\n{lines}\n{}\n{}",
             self.method,
             self.canonical_path,
             self.canonical_query,
-            signed.join(";"),
+            self.signed_header_names(),
             hex(&Sha256::digest(&self.body)),
         )
     }
@@ -329,21 +343,18 @@ fn side_by_side_tables() {
             "huaweicloud-errors `sign`",
             "aws-sigv4",
         ]);
-        let signed_headers = "accept;content-type;host;user-agent;x-domain-id;x-sdk-date";
+        let signed_headers = case.signed_header_names();
         let unsigned = case.reqwest();
         let unsigned_http = case.http();
+        let copies = || {
+            (0..batch_size)
+                .map(|_| unsigned.try_clone().unwrap())
+                .collect()
+        };
         let prepare = |i: usize| match names[i] {
-            "huaweicloud-errors `sign`" => Batch::Ours(
-                (0..batch_size)
-                    .map(|_| unsigned.try_clone().unwrap())
-                    .collect(),
-            ),
+            "huaweicloud-errors `sign`" => Batch::Ours(copies()),
             "aws-sigv4" => Batch::Aws((0..batch_size).map(|_| unsigned_http.clone()).collect()),
-            "floor + writing X-Sdk-Date and Authorization" => Batch::FloorAndHeaders(
-                (0..batch_size)
-                    .map(|_| unsigned.try_clone().unwrap())
-                    .collect(),
-            ),
+            "floor + writing X-Sdk-Date and Authorization" => Batch::FloorAndHeaders(copies()),
             _ if i == 0 => Batch::Floor(None),
             _ => Batch::Floor(Some(case.body.clone())),
         };
@@ -362,7 +373,7 @@ fn side_by_side_tables() {
                     }
                     Batch::FloorAndHeaders(requests) => {
                         for request in requests.iter_mut() {
-                            floor_and_headers(request, black_box(&canonical), signed_headers);
+                            floor_and_headers(request, black_box(&canonical), &signed_headers);
                         }
                     }
                     Batch::Ours(requests) => {
