@@ -3,41 +3,57 @@
 
 use std::borrow::Cow;
 
+use super::json::Value;
 use super::{MAX_FIELD_LEN, bounded, bounded_field, trim};
 
-/// A key whose scalar the rules read. The fast path answers for one of these with a
-/// `match`, where looking a key up by its string would compare strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Key {
-    ErrorCode,
-    ErrorCodeCamel,
-    Code,
-    ErrorMsg,
-    ErrorMsgCamel,
-    Message,
-    Title,
-    RequestId,
-    RequestIdCamel,
-    /// `encoded_authorization_message`.
-    Encoded,
+/// Writes [`Key`] from one table: the variants, the key each is sent as, and the lookup
+/// both ways.
+macro_rules! keys {
+    ($($(#[$doc:meta])* $variant:ident => $wire:literal,)*) => {
+        /// A key whose scalar the rules read. The fast path keeps one slot for each,
+        /// found by [`Key::of`] from the key sent.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(super) enum Key {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Key {
+            /// How many keys there are; `key as usize` is below it.
+            pub(super) const COUNT: usize = [$(Key::$variant),*].len();
+
+            /// The key as sent.
+            pub(super) const fn as_str(self) -> &'static str {
+                match self {
+                    $(Key::$variant => $wire,)*
+                }
+            }
+
+            /// The key whose text is `wire` (decoded, or as sent when it has no escape),
+            /// if the rules read it. Bytes that are not UTF-8 match none, as their
+            /// lossy decoding would not.
+            #[inline]
+            pub(super) fn of(wire: &[u8]) -> Option<Key> {
+                $(if wire == $wire.as_bytes() {
+                    return Some(Key::$variant);
+                })*
+                None
+            }
+        }
+    };
 }
 
-impl Key {
-    /// The key as sent.
-    pub(super) const fn as_str(self) -> &'static str {
-        match self {
-            Key::ErrorCode => "error_code",
-            Key::ErrorCodeCamel => "errorCode",
-            Key::Code => "code",
-            Key::ErrorMsg => "error_msg",
-            Key::ErrorMsgCamel => "errorMsg",
-            Key::Message => "message",
-            Key::Title => "title",
-            Key::RequestId => "request_id",
-            Key::RequestIdCamel => "requestId",
-            Key::Encoded => "encoded_authorization_message",
-        }
-    }
+keys! {
+    ErrorCode => "error_code",
+    ErrorCodeCamel => "errorCode",
+    Code => "code",
+    ErrorMsg => "error_msg",
+    ErrorMsgCamel => "errorMsg",
+    Message => "message",
+    Title => "title",
+    RequestId => "request_id",
+    RequestIdCamel => "requestId",
+    /// `encoded_authorization_message`.
+    Encoded => "encoded_authorization_message",
 }
 
 /// Keys holding the code, in the order they are tried.
@@ -63,6 +79,17 @@ pub(super) enum Field<'a> {
 }
 
 impl<'a> Field<'a> {
+    /// The scalar a value holds, if the rules read it: a string or a number (`true`,
+    /// `false`, `null` and containers hold none).
+    #[inline]
+    pub(super) fn of(value: &'a Value<'_>) -> Option<Self> {
+        match value {
+            Value::Str(s) => Some(Field::Str(s)),
+            Value::Num(n) => Some(Field::Num(n)),
+            Value::Container(_) | Value::Literal => None,
+        }
+    }
+
     /// A code: a non-blank string (trimmed, borrowed unless cut), bounded, or an integer
     /// in decimal.
     fn code(self) -> Option<Cow<'a, str>> {

@@ -206,47 +206,22 @@ pub(super) fn read(body: &[u8]) -> Doc<'_> {
                     expect = Expect::CommaOrClose;
                     continue;
                 }
-                let value = match byte {
-                    b'{' | b'[' => {
-                        let is_object = byte == b'{';
-                        let open = doc.open(stack.last_mut(), key.take(), is_object);
-                        stack.push(open);
-                        i += 1;
-                        expect = if is_object {
-                            Expect::KeyOrClose
-                        } else {
-                            Expect::ValueOrClose
-                        };
-                        continue;
-                    }
-                    b'"' => {
-                        let Some((s, end)) = string(body, i) else {
-                            break;
-                        };
-                        i = end;
-                        Value::Str(s)
-                    }
-                    b'-' | b'0'..=b'9' => {
-                        let Some((literal, end)) = number(body, i) else {
-                            break;
-                        };
-                        i = end;
-                        Value::Num(literal)
-                    }
-                    b't' | b'f' | b'n' => {
-                        let word: &[u8] = match byte {
-                            b't' => b"true",
-                            b'f' => b"false",
-                            _ => b"null",
-                        };
-                        if !body.get(i..).unwrap_or_default().starts_with(word) {
-                            break;
-                        }
-                        i += word.len();
-                        Value::Literal
-                    }
-                    _ => break,
+                if byte == b'{' || byte == b'[' {
+                    let is_object = byte == b'{';
+                    let open = doc.open(stack.last_mut(), key.take(), is_object);
+                    stack.push(open);
+                    i += 1;
+                    expect = if is_object {
+                        Expect::KeyOrClose
+                    } else {
+                        Expect::ValueOrClose
+                    };
+                    continue;
+                }
+                let Some((value, end)) = scalar(body, i) else {
+                    break;
                 };
+                i = end;
                 // A scalar before any container: not a body this reader is given.
                 let Some(open) = stack.last_mut() else { break };
                 doc.push(open, key.take(), value);
@@ -269,7 +244,28 @@ fn close(doc: &mut Doc<'_>, stack: &mut Vec<Open>) -> bool {
     done
 }
 
-fn skip_ws(body: &[u8], mut i: usize) -> usize {
+/// The scalar value starting at `i` (a string, a number, `true`, `false` or `null`) and
+/// the index after it; `None` when no complete scalar starts there (a container starts
+/// there, or the body breaks off or does not fit the grammar).
+pub(super) fn scalar(body: &[u8], i: usize) -> Option<(Value<'_>, usize)> {
+    match body.get(i)? {
+        b'"' => string(body, i).map(|(s, end)| (Value::Str(s), end)),
+        b'-' | b'0'..=b'9' => number(body, i).map(|(n, end)| (Value::Num(n), end)),
+        &first @ (b't' | b'f' | b'n') => {
+            let word: &[u8] = match first {
+                b't' => b"true",
+                b'f' => b"false",
+                _ => b"null",
+            };
+            let end = i + word.len();
+            (body.get(i..end)? == word).then_some((Value::Literal, end))
+        }
+        _ => None,
+    }
+}
+
+/// The index of the first byte at or after `i` that is not JSON white space.
+pub(super) fn skip_ws(body: &[u8], mut i: usize) -> usize {
     while matches!(body.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
         i += 1;
     }
@@ -319,31 +315,40 @@ fn number(body: &[u8], start: usize) -> Option<(&str, usize)> {
 /// The string literal opening at `open`, decoded, and the index after its closing quote;
 /// `None` when it is not closed.
 pub(super) fn string(body: &[u8], open: usize) -> Option<(Cow<'_, str>, usize)> {
+    let (raw, escaped, end) = raw_string(body, open)?;
+    let text = if escaped {
+        Cow::Owned(unescape(raw))
+    } else {
+        // `from_utf8` checks many bytes at a time, `from_utf8_lossy` one char at a time.
+        match std::str::from_utf8(raw) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(raw),
+        }
+    };
+    Some((text, end))
+}
+
+/// The string literal opening at `open` as sent: its contents between the quotes, whether
+/// they hold an escape, and the index after its closing quote; `None` when it is not
+/// closed.
+pub(super) fn raw_string(body: &[u8], open: usize) -> Option<(&[u8], bool, usize)> {
     let start = open + 1;
     let mut i = start;
     let mut escaped = false;
     loop {
-        let rest = body.get(i..)?;
-        let at = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-        i += at;
+        i += memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
         if body.get(i) == Some(&b'"') {
             break;
         }
         escaped = true;
         i += 2;
     }
-    let raw = body.get(start..i)?;
-    let text = if escaped {
-        Cow::Owned(unescape(raw))
-    } else {
-        String::from_utf8_lossy(raw)
-    };
-    Some((text, i + 1))
+    Some((body.get(start..i)?, escaped, i + 1))
 }
 
 /// The contents of a string literal with its escapes decoded; an invalid escape (a lone
 /// surrogate, `\x`, a short `\u`) becomes U+FFFD, and so do bytes that are not UTF-8.
-fn unescape(raw: &[u8]) -> String {
+pub(super) fn unescape(raw: &[u8]) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(at) = rest.iter().position(|&b| b == b'\\') {

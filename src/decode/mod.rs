@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | entry | `mod.rs` | drops white space and byte order marks, reads UTF-16, picks a stage |
 //! | field rules | [`fields`] | which keys hold the code, the message, the request id; how a value is kept |
-//! | fast path | [`flat`] | the common flat shape, borrowed from the body by serde |
+//! | fast path | [`flat`] | an object of scalars (the common flat shape), read by the JSON reader's lexer without a tree |
 //! | JSON reader | [`json`] | any other JSON, whole or cut short, read without recursion into a flat tree |
 //! | walk | [`walk`] | the field rules applied to the tree's objects, breadth-first |
 //! | text | [`text`] | HTML pages, plain text, JSON strings and numbers |

@@ -448,14 +448,12 @@ fn a_key_sent_twice_counts_the_first_time() {
         (decoded.code, decoded.message),
         (owned("FIRST.1"), "one".into())
     );
-    assert!(
-        flat::decode(
-            &no_headers(),
-            br#"{"error_code":"A","error_code":"B"}"#,
-            str::to_owned
-        )
-        .is_none()
+    let fast = flat::decode(
+        &no_headers(),
+        br#"{"error_code":"A","error_code":"B"}"#,
+        str::to_owned,
     );
+    assert_eq!(fast.and_then(|d| d.code), owned("A"));
 }
 
 #[test]
@@ -727,12 +725,22 @@ proptest! {
         assert_bounds(&decode(&no_headers(), body), body.len())?;
     }
 
+    /// Any object, whole or cut anywhere: with the fast path or without, the same answer.
+    #[test]
+    fn any_object_decodes_as_the_walk_decodes_it(json in json_ish(), cut in any::<prop::sample::Index>(), truncate in any::<bool>()) {
+        let bytes = json.as_bytes();
+        let body = if truncate { &bytes[..cut.index(bytes.len() + 1)] } else { bytes };
+        if body.first() == Some(&b'{') {
+            prop_assert_eq!(decode(&no_headers(), body), slow(&no_headers(), body));
+        }
+    }
+
     #[test]
     fn fast_path_equals_slow_path(flat in flat_body(true), header in any::<bool>()) {
         let headers = if header { with_request_id(HeaderValue::from_static("hdr")) } else { no_headers() };
         let body = flat.body.as_bytes();
         let slow = slow(&headers, body);
-        match flat::decode(&headers, body, str::to_owned) {
+        match flat::decode(&headers, trim_start(body), str::to_owned) {
             Some(fast) => prop_assert_eq!(fast, slow),
             None => prop_assert_eq!(decode(&headers, body), slow),
         }
@@ -743,7 +751,8 @@ proptest! {
         let decoded = decode(&no_headers(), flat.body.as_bytes());
         let nonblank = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         let code = nonblank(&flat.code).map(|c| c.trim().to_owned());
-        prop_assert_eq!(flat::decode(&no_headers(), flat.body.as_bytes(), str::to_owned).is_some(), code.is_some());
+        // An object of scalars always takes the fast path.
+        prop_assert!(flat::decode(&no_headers(), trim_start(flat.body.as_bytes()), str::to_owned).is_some());
         if code.as_ref().is_none_or(|c| c.len() <= MAX_FIELD_LEN) {
             prop_assert_eq!(decoded.code, code);
         }
@@ -767,7 +776,7 @@ proptest! {
 }
 
 /// A key sent twice counts the first time, even when its first value is `null`: the fast
-/// path, which once took the second value after a `null`, agrees with the walk.
+/// path, which once took the second value after a `null`, answers as the walk does.
 #[test]
 fn a_key_sent_twice_after_null_counts_its_null() {
     for body in [
@@ -779,7 +788,8 @@ fn a_key_sent_twice_after_null_counts_its_null() {
         assert_eq!(decoded, slow(&no_headers(), body.as_bytes()), "{body}");
         assert_eq!(
             flat::decode(&no_headers(), body.as_bytes(), str::to_owned),
-            None
+            Some(decoded),
+            "{body}"
         );
     }
     let body = br#"{"error_code":null,"error_code":"PAP5.0006","error_msg":"m"}"#;
@@ -852,34 +862,98 @@ fn request_ids_compare_the_header_with_the_bodys_id() {
     );
 }
 
-/// The encoded authorization message is read as raw bytes on the fast path and checked
-/// there as serde_json checks a string: a raw control character or invalid UTF-8 sends the
-/// body to the walk, an escape is decoded, and every answer is the walk's.
+/// The fast path reads strings with the JSON reader's lexer, as the walk does: escapes
+/// decoded, raw control characters kept, invalid UTF-8 and lone surrogates as U+FFFD, in
+/// keys and in every value; each such body takes the fast path and answers as the walk.
 #[test]
-fn the_encoded_message_is_checked_as_a_json_string() {
-    let cases: [(&[u8], Option<&str>); 6] = [
-        (br#""QUJD+/=""#, Some("QUJD+/=")),
-        (br#""QUJD\/+=""#, Some("QUJD/+=")),
-        (br#""QU\u004aD""#, Some("QUJD")),
-        (b"\"QU\x01JD\"", None),
-        (b"\"QU\xffJD\"", None),
-        (br#""QU\nJD""#, None),
+fn the_fast_path_reads_strings_as_the_walk_does() {
+    let cases: [(&[u8], &str); 8] = [
+        (br#""QUJD+/=""#, "QUJD+/="),
+        (br#""QUJD\/+=""#, "QUJD/+="),
+        (br#""QU\u004aD""#, "QUJD"),
+        (b"\"QU\x01JD\"", "QU\u{1}JD"),
+        (b"\"QU\xffJD\"", "QU\u{fffd}JD"),
+        (br#""QU\nJD""#, "QU\nJD"),
+        (br#""QU\ud800JD""#, "QU\u{fffd}JD"),
+        (br#""\u00e9t\u00e9""#, "\u{e9}t\u{e9}"),
     ];
-    for (value, fast) in cases {
-        let mut body = br#"{"error_code":"PAP5.0001","encoded_authorization_message":"#.to_vec();
-        body.extend_from_slice(value);
-        body.push(b'}');
-        let decoded = decode(&no_headers(), &body);
+    for (value, decoded_value) in cases {
+        let encoded = [
+            br#"{"error_code":"PAP5.0001","encoded_authorization_message":"#.as_slice(),
+            value,
+            b"}",
+        ]
+        .concat();
+        let message = [
+            br#"{"error_code":"PAP5.0001","error_msg":"#.as_slice(),
+            value,
+            b"}",
+        ]
+        .concat();
+        // The key `error_msg` with an escape in it is still `error_msg`.
+        let escaped_key = [
+            br#"{"error_code":"PAP5.0001","error\u005fmsg":"#.as_slice(),
+            value,
+            b"}",
+        ]
+        .concat();
+        for body in [&encoded, &message, &escaped_key] {
+            let fast = flat::decode(&no_headers(), body, str::to_owned);
+            assert_eq!(
+                fast.as_ref(),
+                Some(&slow(&no_headers(), body)),
+                "{}",
+                body.escape_ascii()
+            );
+            let fast = fast.unwrap();
+            let read = if body == &encoded {
+                fast.encoded_authorization_message.unwrap_or_default()
+            } else {
+                fast.message
+            };
+            assert_eq!(read, decoded_value, "{}", body.escape_ascii());
+        }
+    }
+}
+
+/// What the fast path leaves to the walk: a nested value, and any object it cannot read
+/// to its closing brace; each answers as the walk does.
+#[test]
+fn the_fast_path_leaves_containers_and_broken_objects_to_the_walk() {
+    for body in [
+        r#"{"error_code":"PAP5.0006","error":{"code":"X.1"}}"#,
+        r#"{"error_code":"PAP5.0006","details":[]}"#,
+        r#"{"error_code":"PAP5.0006","error_msg":"cut"#,
+        r#"{"error_code":"PAP5.0006","error_msg":"m",}"#,
+        r#"{"error_code":"PAP5.0006" "error_msg":"m"}"#,
+        r#"{"error_code":"PAP5.0006","error_msg":nul}"#,
+        r#"{"error_code":"PAP5.0006","error_msg":1.}"#,
+        r#"{"error_code"}"#,
+        r#"{error_code:"PAP5.0006"}"#,
+    ] {
         assert_eq!(
-            decoded,
-            slow(&no_headers(), &body),
-            "{}",
-            body.escape_ascii()
+            flat::decode(&no_headers(), body.as_bytes(), str::to_owned),
+            None,
+            "{body}"
         );
-        let flat = flat::decode(&no_headers(), &body, str::to_owned);
         assert_eq!(
-            flat.map(|d| d.encoded_authorization_message),
-            fast.map(|s| Some(s.to_owned())),
+            decode(&no_headers(), body.as_bytes()),
+            slow(&no_headers(), body.as_bytes()),
+            "{body}"
+        );
+    }
+    // Scalars of every kind under any key, white space anywhere, and what follows the
+    // closing brace (ignored, as the reader ignores it) take the fast path.
+    for body in [
+        "{}",
+        " {\n\t\"code\" : 401 , \"title\" : \"t\" , \"x\": true, \"y\": false, \"z\": null } trailing",
+        r#"{"error_code":"PAP5.0006","error":"scalar","details":"none"}"#,
+    ] {
+        let body = trim_start(body.as_bytes());
+        let fast = flat::decode(&no_headers(), body, str::to_owned);
+        assert_eq!(
+            fast,
+            Some(slow(&no_headers(), body)),
             "{}",
             body.escape_ascii()
         );

@@ -125,9 +125,5 @@ fn read_details<C>(doc: &Doc<'_>, items: u32, code_of: impl Fn(&str) -> C) -> Ve
 
 /// The scalar under `key` in `object`: a string or a number.
 fn field<'a>(doc: &'a Doc<'_>, object: u32, key: &str) -> Option<Field<'a>> {
-    match doc.get(object, key)? {
-        Value::Str(s) => Some(Field::Str(s)),
-        Value::Num(n) => Some(Field::Num(n)),
-        Value::Container(_) | Value::Literal => None,
-    }
+    Field::of(doc.get(object, key)?)
 }
