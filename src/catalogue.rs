@@ -908,6 +908,10 @@ mod tests {
                 let wire = format!("{family}{number:04}");
                 let code = ErrorCode::lookup_canonical(&wire);
                 assert_eq!(code, by_string(&wire), "{wire}");
+                // The decoder tells a code's other spelling by its length alone.
+                if let Some(code) = &code {
+                    assert_eq!(code.as_str() == wire, code.as_str().len() == wire.len());
+                }
                 found += usize::from(code.is_some());
             }
         }

@@ -186,7 +186,10 @@ impl ApiError {
             details,
         } = decode::decode_as(headers, body, |wire| {
             let code = ErrorCode::from_trimmed(wire);
-            let as_sent = (code.as_str() != wire).then(|| Box::from(wire));
+            // A catalogued code read from another spelling has another length (`APIG.`
+            // for `APIGW.`): the lookup reads the family's prefix exactly and the same
+            // four digits. An unknown code keeps the wire form itself.
+            let as_sent = (code.as_str().len() != wire.len()).then(|| Box::from(wire));
             (code, as_sent)
         });
         let (mut code, mut code_as_sent) = code.unzip();

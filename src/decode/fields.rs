@@ -28,12 +28,20 @@ macro_rules! keys {
                 }
             }
 
-            /// The key whose text is `wire` (decoded, or as sent when it has no escape),
-            /// if the rules read it. Bytes that are not UTF-8 match none, as their
-            /// lossy decoding would not.
+            /// The key whose text is `wire` (decoded), if the rules read it.
+            pub(super) fn of(wire: &str) -> Option<Key> {
+                match wire {
+                    $($wire => Some(Key::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The key that `rest`, the bytes after a key's opening quote, starts with,
+            /// sent as it is and followed by its closing quote: read without a scan for
+            /// that quote, or a check of the key's UTF-8.
             #[inline]
-            pub(super) fn of(wire: &[u8]) -> Option<Key> {
-                $(if wire == $wire.as_bytes() {
+            pub(super) fn sent_at(rest: &[u8]) -> Option<Key> {
+                $(if rest.get($wire.len()) == Some(&b'"') && rest.starts_with($wire.as_bytes()) {
                     return Some(Key::$variant);
                 })*
                 None

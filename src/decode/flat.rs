@@ -61,13 +61,7 @@ fn read(body: &[u8]) -> Option<Slots<'_>> {
         if body.get(i) != Some(&b'"') {
             return None;
         }
-        // A key as sent, unless it has escapes: it is one the rules read or it is not.
-        let (key, escaped, end) = json::raw_string(body, i)?;
-        let key = if escaped {
-            Key::of(json::unescape(key).as_bytes())
-        } else {
-            Key::of(key)
-        };
+        let (key, end) = key(body, i)?;
         i = json::skip_ws(body, end);
         if body.get(i) != Some(&b':') {
             return None;
@@ -85,4 +79,17 @@ fn read(body: &[u8]) -> Option<Slots<'_>> {
             _ => return None,
         }
     }
+}
+
+/// The key whose string opens at `open`, if the rules read it, and the index after its
+/// closing quote; `None` when the string is not closed.
+#[inline]
+fn key(body: &[u8], open: usize) -> Option<(Option<Key>, usize)> {
+    if let Some(key) = Key::sent_at(body.get(open + 1..)?) {
+        return Some((Some(key), open + key.as_str().len() + 2));
+    }
+    // Any other key the rules read has an escape in it (`error\u005fcode`).
+    let (raw, escaped, end) = json::raw_string(body, open)?;
+    let key = escaped.then(|| Key::of(&json::unescape(raw))).flatten();
+    Some((key, end))
 }
