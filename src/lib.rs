@@ -156,6 +156,10 @@ pub use retry::{
 };
 pub use throttle::{ThrottleLimit, ThrottleScope};
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use decode::fuzzing;
+
 /// The README's examples, compiled as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -1,7 +1,8 @@
 //! `ApiError::from_parts` on any body (the input), under a few statuses, with and without
 //! an `X-Request-Id` header: no panic, every field bounded, a `Display` that cannot forge
 //! or hide in a log line, the built-in classification, the same answer twice, and a body
-//! cut short never retryable when the whole body is not (unless its status alone is).
+//! cut short never retryable when the whole body is not (unless its status alone is);
+//! and, inside the decoder, the fast path answering every body it takes as the walk does.
 //!
 //! The input is the body alone, so that the seed corpus is `tests/data/fuzz/corpus/decode/`
 //! as it is.
@@ -31,6 +32,7 @@ fuzz_target!(|body: &[u8]| {
         .into_iter()
         .zip([HeaderMap::new(), with_id.clone(), with_id])
     {
+        huaweicloud_errors::fuzzing::check_fast_path(&headers, body);
         let err = ApiError::from_parts(status, &headers, body);
         check(&err, status);
         let again = ApiError::from_parts(status, &headers, body);
@@ -46,8 +48,9 @@ fuzz_target!(|body: &[u8]| {
         }
 
         if body.len() <= CUT_EVERY_OFFSET && status == StatusCode::CONFLICT {
-            let status_retries = status_classification(status).class == ErrorClass::Retryable;
+            let status_retries = status_classification(status).class() == ErrorClass::Retryable;
             for cut in 0..body.len() {
+                huaweicloud_errors::fuzzing::check_fast_path(&headers, &body[..cut]);
                 let part = ApiError::from_parts(status, &headers, &body[..cut]);
                 check(&part, status);
                 assert!(

@@ -70,6 +70,22 @@ mod walk;
 #[cfg(test)]
 mod tests;
 
+/// What the cargo-fuzz targets check inside the decoder; built only with `--cfg fuzzing`,
+/// which cargo-fuzz sets.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    use reqwest::header::HeaderMap;
+
+    /// Panics when the fast path takes `body` and answers otherwise than the walk would.
+    pub fn check_fast_path(headers: &HeaderMap, body: &[u8]) {
+        let body = super::trim_start(body);
+        if let Some(fast) = super::flat::decode(headers, body, str::to_owned) {
+            let walk = super::walk::decode(headers, &super::json::read(body), body, str::to_owned);
+            assert_eq!(fast, walk, "the fast path and the walk differ");
+        }
+    }
+}
+
 /// Longest `message` kept, in bytes; longer ones are cut at a char boundary and end with TRUNCATION_MARKER.
 pub(crate) const MAX_MESSAGE_LEN: usize = 1024;
 /// Longest code / request id kept (bytes); longer values are cut the same way.
