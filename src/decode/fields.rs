@@ -11,7 +11,7 @@ use super::{MAX_FIELD_LEN, bounded, bounded_field, trim};
 macro_rules! keys {
     ($($(#[$doc:meta])* $variant:ident => $wire:literal,)*) => {
         /// A key whose scalar the rules read. The fast path keeps one slot for each,
-        /// found by [`Key::of`] from the key sent.
+        /// found by [`Key::sent_at`] (or, for a key with an escape, [`Key::of`]).
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub(super) enum Key {
             $($(#[$doc])* $variant,)*

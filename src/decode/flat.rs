@@ -46,7 +46,8 @@ pub(super) fn decode<C>(
 
 /// Reads `body` as the JSON reader does, up to the top-level object's closing `}` (what
 /// follows is ignored, as the reader ignores it); `None` when `body` does not start with
-/// `{`, when a value is an object or an array, or when the object is not closed.
+/// `{`, when a value is an object or an array, or when the body ends or leaves the
+/// grammar (a missing `:` or `,`, a trailing comma, a bad literal) before that `}`.
 #[inline]
 fn read(body: &[u8]) -> Option<Slots<'_>> {
     if body.first() != Some(&b'{') {
