@@ -1,15 +1,10 @@
 //! The decoder's stages together, through [`decode`]: every body shape, cut bodies, the
 //! bounds, the request ids, and properties over generated bodies.
 
+use super::decode_by_walk as slow;
 use super::*;
 use proptest::prelude::*;
 use reqwest::header::HeaderValue;
-
-/// The walk alone, without the fast path.
-fn slow(headers: &HeaderMap, body: &[u8]) -> Decoded {
-    let body = trim_start(body);
-    walk::decode(headers, &json::read(body), body, str::to_owned)
-}
 
 fn no_headers() -> HeaderMap {
     HeaderMap::new()
