@@ -19,7 +19,7 @@ pub fn wanted(name: &str) -> bool {
 }
 
 /// The CPU time this thread has used, in seconds.
-fn thread_cpu_time() -> f64 {
+pub fn thread_cpu_time() -> f64 {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -62,12 +62,14 @@ pub fn compare(title: &str, cases: &[&str], rounds: usize, mut run: impl FnMut(u
     println!();
 }
 
-fn median(samples: &mut [f64]) -> f64 {
+/// The median of `samples` (sorted in place).
+pub fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
 
-fn human(seconds: f64) -> String {
+/// `seconds` in ns, µs or ms.
+pub fn human(seconds: f64) -> String {
     match seconds {
         s if s < 1e-6 => format!("{:.1} ns", s * 1e9),
         s if s < 1e-3 => format!("{:.2} µs", s * 1e6),

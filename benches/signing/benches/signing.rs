@@ -31,6 +31,10 @@
 //! cd benches/signing && SIGNING_BENCH_BATCH=2000 cargo bench -- side_by_side
 //! ```
 
+#[path = "../../support/side_by_side.rs"]
+#[allow(dead_code)] // its `compare`: this bench prints a table of its own, with aws-sigv4's column
+mod side_by_side;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -44,6 +48,7 @@ use criterion::{BatchSize, Criterion, criterion_group};
 use hmac::{Hmac, Mac};
 use huaweicloud_errors::signing::{Credentials, sign};
 use sha2::{Digest, Sha256};
+use side_by_side::{human, median, thread_cpu_time, wanted};
 
 const AK: &str = "HPUABENCHACCESSKEY01";
 const SK: &str = "benchSecretKeyForSigning0123456789abcdef";
@@ -412,40 +417,6 @@ fn side_by_side_tables() {
         }
         println!();
     }
-}
-
-/// The CPU time this thread has used, in seconds.
-fn thread_cpu_time() -> f64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid `timespec` to write to.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
-}
-
-fn median(samples: &mut [f64]) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-fn human(seconds: f64) -> String {
-    if seconds < 1e-6 {
-        format!("{:.1} ns", seconds * 1e9)
-    } else {
-        format!("{:.2} µs", seconds * 1e6)
-    }
-}
-
-/// Whether the binary runs as a benchmark (`cargo bench`, not `cargo test
-/// --benches`) and its filter, if any, selects `name`.
-fn wanted(name: &str) -> bool {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bench = args.iter().any(|a| a == "--bench");
-    let filter = args.iter().find(|a| !a.starts_with('-'));
-    bench && filter.is_none_or(|f| name.contains(f.as_str()))
 }
 
 criterion_group!(benches, criterion_groups);
