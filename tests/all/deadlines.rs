@@ -7,7 +7,7 @@
 //! The servers are blocking `std::net` servers on their own threads, so that
 //! the client's allocations can be counted on the test's thread alone.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use reqwest_middleware::RequestBuilder;
 
 use crate::counting::counted;
 use crate::fault_server::client;
-use crate::support::assert_ended;
+use crate::support::{assert_ended, read_request_head};
 
 // ----- counting the client's allocations -----
 
@@ -100,18 +100,6 @@ fn serve(
         handlers.into_iter().map(|h| h.join().unwrap()).collect()
     });
     (addr, server)
-}
-
-/// Reads up to the end of a request head (the tests send no request body).
-fn read_request_head(stream: &mut TcpStream) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
-        }
-    }
 }
 
 const DRIP_BODY: &[u8] = br#"{"error_code":"APIGW.0601","error_msg":"Internal gateway error: the backend did not answer in time, and this message arrives one byte at a time, twenty milliseconds apart after the first burst, so that all of it would take well over five seconds to arrive in full, which no caller should have to wait for.","request_id":"drip-body-id"}"#;

@@ -4,11 +4,13 @@
 //! without the read deadline), and a call that would have to wait before a
 //! retry ends with `StopReason::TimersDisabled` instead of panicking.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 
 use huaweicloud_errors::{ApiError, ErrorCode, ErrorMiddleware, StopReason};
 use reqwest_middleware::ClientBuilder;
+
+use crate::support::read_request_head;
 
 /// A loopback server on plain threads (it needs no runtime): `/busy`
 /// answers 503 APIGW.0613, `/missing` 404 PAP5.0021, anything else 200.
@@ -19,14 +21,9 @@ fn server() -> SocketAddr {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
             std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match stream.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => return,
-                    }
-                }
+                let Some(head) = read_request_head(&mut stream) else {
+                    return;
+                };
                 let head = String::from_utf8_lossy(&head);
                 let (status, body) = if head.starts_with("GET /busy") {
                     (

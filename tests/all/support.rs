@@ -256,6 +256,21 @@ async fn read_request(stream: &mut TcpStream) -> bool {
     crate::gateway::read_request(stream, &mut Vec::new()).await
 }
 
+/// A request head read a byte at a time from a blocking stream (a raw server on
+/// plain threads), up to its blank line; `None` when the stream ends or fails
+/// first. The tests that use it send no request body.
+pub(crate) fn read_request_head(stream: &mut impl std::io::Read) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(head)
+}
+
 /// A loopback address nothing listens on: a port bound, then released.
 pub(crate) async fn closed_port_url(path: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
